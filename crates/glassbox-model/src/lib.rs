@@ -1,0 +1,20 @@
+//! Canonical records of Glassbox.
+//!
+//! Every ingest path (OTLP, the gateway, collectors) turns its input into these records, and
+//! every reader (API, UI, alerts) reads them back. Absent values are `None`, never a made-up zero.
+
+#![warn(missing_docs)]
+
+pub mod content;
+pub mod ids;
+pub mod message;
+pub mod metric;
+pub mod span;
+pub mod trace;
+
+pub use content::{ContentTarget, SpanContentPatch};
+pub use ids::{InvalidId, SpanId, TraceId};
+pub use message::{Message, ToolCall};
+pub use metric::{MetricKind, MetricPoint};
+pub use span::{CostStatus, Span, SpanEvent, SpanKind, SpanStatus, TokenUsage};
+pub use trace::TraceSummary;

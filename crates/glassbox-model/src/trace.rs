@@ -1,0 +1,53 @@
+//! The trace summary derived from a trace's spans.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{SpanId, TraceId};
+
+/// A summary of one trace, kept up to date as its spans arrive in any order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// The trace id.
+    pub trace_id: TraceId,
+    /// The root span, once it has arrived.
+    pub root_span_id: Option<SpanId>,
+    /// The root span's name, or the earliest span's name until the root arrives.
+    pub root_name: Option<String>,
+    /// The service of the root span (or the earliest span).
+    pub service_name: Option<String>,
+    /// The earliest span start, in nanoseconds since the Unix epoch.
+    pub start_time_unix_nano: u64,
+    /// The latest span end, in nanoseconds since the Unix epoch.
+    pub end_time_unix_nano: u64,
+    /// Number of spans stored.
+    pub span_count: u64,
+    /// Number of spans with status error.
+    pub error_count: u64,
+    /// Number of model calls (kinds `llm` and `embedding`).
+    pub llm_call_count: u64,
+    /// Sum of input tokens.
+    pub input_tokens: u64,
+    /// Sum of output tokens.
+    pub output_tokens: u64,
+    /// Sum of total tokens.
+    pub total_tokens: u64,
+    /// Sum of known costs in US dollars; `None` when no span had a cost.
+    pub cost_usd: Option<f64>,
+    /// Models used, response model where known.
+    pub models: Vec<String>,
+    /// The first user id seen on the trace's spans.
+    pub user_id: Option<String>,
+    /// The first session id seen on the trace's spans.
+    pub session_id: Option<String>,
+    /// Union of the spans' tags.
+    pub tags: Vec<String>,
+}
+
+impl TraceSummary {
+    /// Returns the duration in milliseconds.
+    pub fn duration_ms(&self) -> f64 {
+        self.end_time_unix_nano
+            .saturating_sub(self.start_time_unix_nano) as f64
+            / 1e6
+    }
+}
