@@ -1,0 +1,86 @@
+//! The API's error answer: `{"error": {"code": ..., "message": ...}}` with the matching status.
+//! This is the one place where error kinds become HTTP status codes.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use glassbox_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+/// The JSON body of an error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code: `invalid_parameter`, `not_found`, `internal`.
+    pub code: String,
+    /// A readable message naming the offending value.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A query parameter or path segment has an invalid value.
+    pub fn invalid_parameter(name: &str, problem: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_parameter",
+            message: format!("invalid {name}: {problem}"),
+        }
+    }
+
+    /// The requested resource does not exist.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::InvalidCursor(problem) => ApiError::invalid_parameter("cursor", problem),
+            StoreError::InvalidFilter(problem) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_parameter",
+                message: problem,
+            },
+            other => {
+                tracing::error!(error = %other, "store query failed");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: "the store failed to answer the query; see the server log".into(),
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

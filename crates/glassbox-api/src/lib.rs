@@ -1,0 +1,67 @@
+//! The HTTP API under `/api/v1`: traces, spans and sessions as JSON, described by an OpenAPI
+//! document that is generated from the handlers.
+
+#![warn(missing_docs)]
+
+mod error;
+mod params;
+mod routes;
+mod time_format;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use glassbox_ingest::Ingest;
+use glassbox_store::Store;
+use utoipa::OpenApi;
+
+pub use error::ApiError;
+pub use time_format::{format_nanos, parse_rfc3339};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store to read from.
+    pub store: Arc<dyn Store>,
+    /// The ingest side, for health counters.
+    pub ingest: Ingest,
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Glassbox API",
+        description = "Traces, spans and sessions of generative-AI applications."
+    ),
+    paths(
+        routes::list_traces,
+        routes::get_trace,
+        routes::list_spans,
+        routes::list_sessions,
+        routes::get_session,
+        routes::health,
+    )
+)]
+pub struct ApiDoc;
+
+/// Builds the `/api/v1` routes.
+pub fn router(state: ApiState) -> Router {
+    let openapi = ApiDoc::openapi();
+    Router::new()
+        .route("/api/v1/traces", get(routes::list_traces))
+        .route("/api/v1/traces/{trace_id}", get(routes::get_trace))
+        .route("/api/v1/spans", get(routes::list_spans))
+        .route("/api/v1/sessions", get(routes::list_sessions))
+        .route("/api/v1/sessions/{session_id}", get(routes::get_session))
+        .route("/api/v1/health", get(routes::health))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { axum::Json(openapi) }),
+        )
+        .route("/api", get(routes::not_found))
+        .route("/api/{*rest}", get(routes::not_found))
+        .with_state(state)
+}

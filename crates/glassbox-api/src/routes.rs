@@ -1,0 +1,154 @@
+//! Handlers of `/api/v1`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use glassbox_model::TraceId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::ApiState;
+use crate::error::{ApiError, ErrorBody};
+use crate::params::{SpanQuery, TraceQuery, extract};
+use crate::views::{
+    SessionDetailView, SessionList, SpanList, SpanView, TraceDetailView, TraceList, TraceView,
+};
+
+/// Lists traces, newest first.
+#[utoipa::path(get, path = "/api/v1/traces", params(TraceQuery), responses(
+    (status = 200, body = TraceList),
+    (status = 400, body = ErrorBody, description = "A parameter is invalid"),
+))]
+pub async fn list_traces(
+    State(state): State<ApiState>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
+) -> Result<Json<TraceList>, ApiError> {
+    let (filter, page) = extract(query)?.into_filter()?;
+    let (traces, cursor) = state.store.list_traces(filter, page).await?;
+    Ok(Json(TraceList {
+        traces: traces.into_iter().map(TraceView::from).collect(),
+        next_cursor: cursor.map(|cursor| cursor.encode()),
+    }))
+}
+
+/// Returns one trace with every span.
+#[utoipa::path(get, path = "/api/v1/traces/{trace_id}",
+    params(("trace_id" = String, Path, description = "32 hex characters")),
+    responses(
+        (status = 200, body = TraceDetailView),
+        (status = 400, body = ErrorBody, description = "The id is not 32 hex characters"),
+        (status = 404, body = ErrorBody, description = "No span of this trace is stored"),
+    ))]
+pub async fn get_trace(
+    State(state): State<ApiState>,
+    Path(trace_id): Path<String>,
+) -> Result<Json<TraceDetailView>, ApiError> {
+    let id: TraceId = trace_id
+        .parse()
+        .map_err(|error| ApiError::invalid_parameter("trace_id", error))?;
+    let detail = state
+        .store
+        .trace(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("trace {id} not found")))?;
+    Ok(Json(TraceDetailView {
+        trace: TraceView::from(detail.trace),
+        spans: detail.spans.into_iter().map(SpanView::from).collect(),
+    }))
+}
+
+/// Lists single spans, newest first.
+#[utoipa::path(get, path = "/api/v1/spans", params(SpanQuery), responses(
+    (status = 200, body = SpanList),
+    (status = 400, body = ErrorBody, description = "A parameter is invalid"),
+))]
+pub async fn list_spans(
+    State(state): State<ApiState>,
+    query: Result<Query<SpanQuery>, QueryRejection>,
+) -> Result<Json<SpanList>, ApiError> {
+    let (filter, page) = extract(query)?.into_filter()?;
+    let (spans, cursor) = state.store.list_spans(filter, page).await?;
+    Ok(Json(SpanList {
+        spans: spans.into_iter().map(SpanView::from).collect(),
+        next_cursor: cursor.map(|cursor| cursor.encode()),
+    }))
+}
+
+/// Lists sessions, most recently active first.
+#[utoipa::path(get, path = "/api/v1/sessions", params(TraceQuery), responses(
+    (status = 200, body = SessionList),
+    (status = 400, body = ErrorBody, description = "A parameter is invalid"),
+))]
+pub async fn list_sessions(
+    State(state): State<ApiState>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
+) -> Result<Json<SessionList>, ApiError> {
+    let (filter, page) = extract(query)?.into_filter()?;
+    let (sessions, cursor) = state.store.list_sessions(filter, page).await?;
+    Ok(Json(SessionList {
+        sessions: sessions.into_iter().map(Into::into).collect(),
+        next_cursor: cursor.map(|cursor| cursor.encode()),
+    }))
+}
+
+/// Returns a session with its traces in order.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}",
+    params(("session_id" = String, Path, description = "The session id as sent")),
+    responses(
+        (status = 200, body = SessionDetailView),
+        (status = 404, body = ErrorBody, description = "No trace of this session is stored"),
+    ))]
+pub async fn get_session(
+    State(state): State<ApiState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<SessionDetailView>, ApiError> {
+    let (session, traces) = state
+        .store
+        .session(session_id.clone())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("session {session_id:?} not found")))?;
+    Ok(Json(SessionDetailView {
+        session: session.into(),
+        traces: traces.into_iter().map(TraceView::from).collect(),
+    }))
+}
+
+/// Health of the server and its write queue.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` while the server accepts data.
+    pub status: &'static str,
+    /// The Glassbox version.
+    pub version: &'static str,
+    /// Records waiting to be committed.
+    pub queued_records: usize,
+    /// Records committed since start.
+    pub committed_records: u64,
+    /// Export requests rejected because the write queue was full.
+    pub rejected_requests: u64,
+    /// Transactions that failed since start.
+    pub failed_commits: u64,
+}
+
+/// Reports health and write-queue counters.
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<ApiState>) -> Json<Health> {
+    let writer = state.ingest.writer();
+    let stats = Arc::clone(writer.stats());
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        queued_records: writer.queued_records(),
+        committed_records: stats.committed_records.load(Ordering::Relaxed),
+        rejected_requests: stats.rejected_full.load(Ordering::Relaxed),
+        failed_commits: stats.failed_commits.load(Ordering::Relaxed),
+    })
+}
+
+/// Answers unknown `/api` paths with a JSON 404.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no API endpoint at {}", uri.path()))
+}

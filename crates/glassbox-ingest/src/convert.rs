@@ -1,0 +1,327 @@
+//! Conversion of decoded OTLP requests into write batches, with the records that had to be
+//! rejected and why.
+
+use glassbox_model::{CostStatus, MetricKind, MetricPoint, Span, SpanId, TraceId};
+use glassbox_semconv::attributes::{any_value_to_json, attributes_to_map};
+use glassbox_store::{LogRecordRow, WriteBatch};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+use serde_json::{Map, Value, json};
+
+/// Reasons shown in a partial-success message at most; the count covers all of them.
+const MAX_REASONS: usize = 5;
+
+/// Records that could not be accepted, for the OTLP partial-success answer.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Rejections {
+    /// How many records were rejected.
+    pub count: i64,
+    /// The first few reasons, each naming the record.
+    pub reasons: Vec<String>,
+}
+
+impl Rejections {
+    fn add(&mut self, reason: String) {
+        self.count += 1;
+        if self.reasons.len() < MAX_REASONS {
+            self.reasons.push(reason);
+        }
+    }
+
+    /// Returns the message for `partial_success.error_message`.
+    pub fn message(&self) -> String {
+        let mut message = self.reasons.join("; ");
+        let unlisted = self.count - self.reasons.len() as i64;
+        if unlisted > 0 {
+            message.push_str(&format!("; and {unlisted} more"));
+        }
+        message
+    }
+}
+
+/// Normalizes every span of a trace export; invalid spans are rejected one by one.
+pub fn traces_to_batch(request: &ExportTraceServiceRequest) -> (WriteBatch, Rejections) {
+    let mut batch = WriteBatch::default();
+    let mut rejections = Rejections::default();
+    for resource_spans in &request.resource_spans {
+        let resource = resource_spans.resource.as_ref();
+        for scope_spans in &resource_spans.scope_spans {
+            let scope = scope_spans.scope.as_ref();
+            for span in &scope_spans.spans {
+                match glassbox_semconv::normalize_span(resource, scope, span) {
+                    Ok(mut normalized) => {
+                        enrich(&mut normalized);
+                        batch.spans.push(normalized);
+                    }
+                    Err(error) => rejections.add(error.to_string()),
+                }
+            }
+        }
+    }
+    (batch, rejections)
+}
+
+/// Fills what normalization leaves to later stages.
+///
+/// TODO: replace with the price catalog once it exists; until then every model call without
+/// a reported cost is unpriced, which is what a missing price means.
+fn enrich(span: &mut Span) {
+    let has_usage = !span.usage.is_empty();
+    if span.cost_status.is_none() && has_usage && span.model().is_some() {
+        span.cost_status = Some(CostStatus::Unpriced);
+        span.cost_usd = None;
+    }
+}
+
+/// Converts a logs export: every record is stored, and GenAI events also become content
+/// patches for their spans.
+pub fn logs_to_batch(request: &ExportLogsServiceRequest) -> (WriteBatch, Rejections) {
+    let mut batch = WriteBatch::default();
+    let mut rejections = Rejections::default();
+    let mut sequence = 0u64;
+    for resource_logs in &request.resource_logs {
+        let resource = resource_logs.resource.as_ref();
+        let resource_attributes = resource
+            .map(|r| attributes_to_map(&r.attributes))
+            .unwrap_or_default();
+        let service_name = service_name(&resource_attributes);
+        for scope_logs in &resource_logs.scope_logs {
+            let scope = scope_logs.scope.as_ref();
+            let first_sequence = sequence;
+            for record in &scope_logs.log_records {
+                sequence += 1;
+                match log_row(record, &resource_attributes, &service_name) {
+                    Ok(row) => batch.log_records.push(row),
+                    Err(reason) => rejections.add(reason),
+                }
+            }
+            // Whole scope batches, because some records name their span only by position.
+            batch
+                .content_patches
+                .extend(glassbox_semconv::log_records_content(
+                    resource,
+                    scope,
+                    &scope_logs.log_records,
+                    first_sequence,
+                ));
+        }
+    }
+    (batch, rejections)
+}
+
+fn service_name(resource_attributes: &Map<String, Value>) -> Option<String> {
+    resource_attributes
+        .get("service.name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn log_row(
+    record: &LogRecord,
+    resource_attributes: &Map<String, Value>,
+    service_name: &Option<String>,
+) -> Result<LogRecordRow, String> {
+    let trace_id = optional_id(&record.trace_id, TraceId::from_slice)?;
+    let span_id = optional_id(&record.span_id, SpanId::from_slice)?;
+    let time = if record.time_unix_nano != 0 {
+        record.time_unix_nano
+    } else {
+        record.observed_time_unix_nano
+    };
+    Ok(LogRecordRow {
+        time_unix_nano: time,
+        trace_id,
+        span_id,
+        severity_number: record.severity_number,
+        severity_text: non_empty(&record.severity_text),
+        event_name: non_empty(&record.event_name),
+        service_name: service_name.clone(),
+        body: record
+            .body
+            .as_ref()
+            .map_or(Value::Null, |body| any_value_to_json(body, 0)),
+        attributes: attributes_to_map(&record.attributes),
+        resource_attributes: resource_attributes.clone(),
+    })
+}
+
+fn optional_id<T: ToString, E: ToString>(
+    bytes: &[u8],
+    parse: impl Fn(&[u8]) -> Result<T, E>,
+) -> Result<Option<String>, String> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    parse(bytes)
+        .map(|id| Some(id.to_string()))
+        .map_err(|error| format!("log record: {}", error.to_string()))
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// Converts a metrics export into metric points, one per data point.
+pub fn metrics_to_batch(request: &ExportMetricsServiceRequest) -> (WriteBatch, Rejections) {
+    let mut batch = WriteBatch::default();
+    let mut rejections = Rejections::default();
+    for resource_metrics in &request.resource_metrics {
+        let resource_attributes = resource_metrics
+            .resource
+            .as_ref()
+            .map(|r| attributes_to_map(&r.attributes))
+            .unwrap_or_default();
+        let service = service_name(&resource_attributes);
+        for scope_metrics in &resource_metrics.scope_metrics {
+            for metric in &scope_metrics.metrics {
+                let context = PointContext {
+                    name: &metric.name,
+                    unit: non_empty(&metric.unit),
+                    service: service.clone(),
+                    resource_attributes: &resource_attributes,
+                };
+                match &metric.data {
+                    Some(data) => batch.metric_points.extend(points_of(&context, data)),
+                    None => rejections.add(format!("metric {:?} has no data", metric.name)),
+                }
+            }
+        }
+    }
+    (batch, rejections)
+}
+
+struct PointContext<'a> {
+    name: &'a str,
+    unit: Option<String>,
+    service: Option<String>,
+    resource_attributes: &'a Map<String, Value>,
+}
+
+impl PointContext<'_> {
+    fn point(
+        &self,
+        kind: MetricKind,
+        attributes: &[KeyValue],
+        start: u64,
+        time: u64,
+    ) -> MetricPoint {
+        let mut labels = attributes_to_map(attributes);
+        for (key, value) in self.resource_attributes {
+            labels.insert(format!("resource.{key}"), value.clone());
+        }
+        MetricPoint {
+            name: self.name.to_owned(),
+            kind,
+            unit: self.unit.clone(),
+            service_name: self.service.clone(),
+            labels,
+            start_time_unix_nano: (start != 0).then_some(start),
+            time_unix_nano: time,
+            value: None,
+            count: None,
+            detail: Map::new(),
+        }
+    }
+}
+
+fn number(value: &Option<number_data_point::Value>) -> Option<f64> {
+    match value {
+        Some(number_data_point::Value::AsDouble(number)) => Some(*number),
+        Some(number_data_point::Value::AsInt(number)) => Some(*number as f64),
+        None => None,
+    }
+}
+
+fn detail(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn points_of(context: &PointContext<'_>, data: &metric::Data) -> Vec<MetricPoint> {
+    match data {
+        metric::Data::Gauge(gauge) => gauge
+            .data_points
+            .iter()
+            .map(|p| {
+                let mut point = context.point(MetricKind::Gauge, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                point.value = number(&p.value);
+                point
+            })
+            .collect(),
+        metric::Data::Sum(sum) => sum
+            .data_points
+            .iter()
+            .map(|p| {
+                let mut point = context.point(MetricKind::Sum, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                point.value = number(&p.value);
+                point.detail = detail(json!({
+                    "is_monotonic": sum.is_monotonic,
+                    "temporality": sum.aggregation_temporality,
+                }));
+                point
+            })
+            .collect(),
+        metric::Data::Histogram(histogram) => histogram
+            .data_points
+            .iter()
+            .map(|p| {
+                let mut point = context.point(MetricKind::Histogram, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                point.value = p.sum;
+                point.count = Some(p.count);
+                point.detail = detail(json!({
+                    "temporality": histogram.aggregation_temporality,
+                    "explicit_bounds": p.explicit_bounds,
+                    "bucket_counts": p.bucket_counts,
+                    "min": p.min,
+                    "max": p.max,
+                }));
+                point
+            })
+            .collect(),
+        metric::Data::ExponentialHistogram(histogram) => histogram
+            .data_points
+            .iter()
+            .map(|p| {
+                let mut point = context.point(MetricKind::ExponentialHistogram, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                point.value = p.sum;
+                point.count = Some(p.count);
+                let buckets = |b: &Option<opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets>| {
+                    b.as_ref().map(|b| json!({"offset": b.offset, "bucket_counts": b.bucket_counts}))
+                };
+                point.detail = detail(json!({
+                    "temporality": histogram.aggregation_temporality,
+                    "scale": p.scale,
+                    "zero_count": p.zero_count,
+                    "zero_threshold": p.zero_threshold,
+                    "positive": buckets(&p.positive),
+                    "negative": buckets(&p.negative),
+                    "min": p.min,
+                    "max": p.max,
+                }));
+                point
+            })
+            .collect(),
+        metric::Data::Summary(summary) => summary
+            .data_points
+            .iter()
+            .map(|p| {
+                let mut point = context.point(MetricKind::Summary, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                point.value = Some(p.sum);
+                point.count = Some(p.count);
+                let quantiles: Vec<Value> = p
+                    .quantile_values
+                    .iter()
+                    .map(|q| json!({"quantile": q.quantile, "value": q.value}))
+                    .collect();
+                point.detail = detail(json!({ "quantiles": quantiles }));
+                point
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,100 @@
+//! What the HTTP and gRPC receivers share: limits, conversion and the write.
+
+use glassbox_otlp::DecodeError;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+use crate::convert::{self, Rejections};
+use crate::writer::{BatchWriter, WriteError};
+
+/// The three OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Spans.
+    Traces,
+    /// Log records.
+    Logs,
+    /// Metric data points.
+    Metrics,
+}
+
+/// Limits of the receivers.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    /// Largest request body accepted, after decompression, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            max_body_bytes: glassbox_otlp::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Why an export request failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The body could not be read or decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The records could not be committed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// The receivers' shared state.
+#[derive(Clone)]
+pub struct Ingest {
+    writer: BatchWriter,
+    options: IngestOptions,
+}
+
+impl Ingest {
+    /// Creates the shared state over a running batch writer.
+    pub fn new(writer: BatchWriter, options: IngestOptions) -> Ingest {
+        Ingest { writer, options }
+    }
+
+    /// Returns the limits.
+    pub fn options(&self) -> IngestOptions {
+        self.options
+    }
+
+    /// Returns the batch writer, for health reporting.
+    pub fn writer(&self) -> &BatchWriter {
+        &self.writer
+    }
+
+    /// Normalizes and commits a trace export; returns the spans that were rejected.
+    pub async fn export_traces(
+        &self,
+        request: &ExportTraceServiceRequest,
+    ) -> Result<Rejections, IngestError> {
+        let (batch, rejections) = convert::traces_to_batch(request);
+        self.writer.write(batch).await?;
+        Ok(rejections)
+    }
+
+    /// Commits a logs export, GenAI events included; returns the records that were rejected.
+    pub async fn export_logs(
+        &self,
+        request: &ExportLogsServiceRequest,
+    ) -> Result<Rejections, IngestError> {
+        let (batch, rejections) = convert::logs_to_batch(request);
+        self.writer.write(batch).await?;
+        Ok(rejections)
+    }
+
+    /// Commits a metrics export; returns the data points that were rejected.
+    pub async fn export_metrics(
+        &self,
+        request: &ExportMetricsServiceRequest,
+    ) -> Result<Rejections, IngestError> {
+        let (batch, rejections) = convert::metrics_to_batch(request);
+        self.writer.write(batch).await?;
+        Ok(rejections)
+    }
+}

@@ -1,0 +1,104 @@
+//! Filters, pages and cursors of the read side.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use glassbox_model::{SpanKind, SpanStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// Filters shared by the trace, span and session listings. Every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct TraceFilter {
+    /// Earliest start time, nanoseconds since the Unix epoch, inclusive.
+    pub from_unix_nano: Option<u64>,
+    /// Latest start time, nanoseconds since the Unix epoch, exclusive.
+    pub to_unix_nano: Option<u64>,
+    /// `service.name` of a span in the trace.
+    pub service: Option<String>,
+    /// Request or response model of a span in the trace.
+    pub model: Option<String>,
+    /// Provider of a span in the trace.
+    pub provider: Option<String>,
+    /// User id.
+    pub user_id: Option<String>,
+    /// Session id.
+    pub session_id: Option<String>,
+    /// Only traces (or spans) with an error.
+    pub errors_only: bool,
+    /// Full-text query over message content.
+    pub text: Option<String>,
+    /// Minimum duration in milliseconds.
+    pub min_duration_ms: Option<f64>,
+}
+
+/// Filters of the span listing: the trace filters plus span kind and status.
+#[derive(Debug, Clone, Default)]
+pub struct SpanFilter {
+    /// The shared filters, applied to each span.
+    pub common: TraceFilter,
+    /// Span kind.
+    pub kind: Option<SpanKind>,
+    /// Span status (in addition to `errors_only`).
+    pub status: Option<SpanStatus>,
+    /// Spans of one trace.
+    pub trace_id: Option<glassbox_model::TraceId>,
+}
+
+/// A page request.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Maximum number of items.
+    pub limit: usize,
+    /// Where the previous page ended.
+    pub cursor: Option<Cursor>,
+}
+
+/// A position in a listing ordered by time then id, newest first. Opaque to API clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Time of the last item returned, nanoseconds since the Unix epoch.
+    pub time: i64,
+    /// Key of the last item returned, to break ties.
+    pub key: String,
+}
+
+impl Cursor {
+    /// Encodes the cursor as URL-safe text.
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Decodes a cursor produced by [`Cursor::encode`].
+    pub fn decode(text: &str) -> Result<Cursor, StoreError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| StoreError::InvalidCursor("not produced by this server".into()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| StoreError::InvalidCursor("not produced by this server".into()))
+    }
+}
+
+/// Totals of one session (conversation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The session id.
+    pub session_id: String,
+    /// The first user id seen in the session.
+    pub user_id: Option<String>,
+    /// Number of traces.
+    pub trace_count: u64,
+    /// Start of the first trace, nanoseconds since the Unix epoch.
+    pub start_time_unix_nano: u64,
+    /// End of the last trace, nanoseconds since the Unix epoch.
+    pub end_time_unix_nano: u64,
+    /// Number of spans with an error.
+    pub error_count: u64,
+    /// Sum of input tokens.
+    pub input_tokens: u64,
+    /// Sum of output tokens.
+    pub output_tokens: u64,
+    /// Sum of known costs.
+    pub cost_usd: Option<f64>,
+}

@@ -1,0 +1,260 @@
+//! The embedded store: one SQLite file in WAL mode, one writer connection and a small pool of
+//! reader connections, so API reads never wait for a commit.
+
+mod content;
+mod fts;
+mod read;
+mod rows;
+mod schema;
+mod summary;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use glassbox_model::{Span, TraceId, TraceSummary};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::batch::{WriteBatch, WriteSummary};
+use crate::error::StoreError;
+use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
+use crate::{Store, TraceDetail};
+
+/// Name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "glassbox.db";
+
+/// Rows the background indexer adds to the full-text index per transaction.
+const FTS_CHUNK_ROWS: usize = 5_000;
+
+/// Settings of the SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Number of reader connections.
+    pub readers: usize,
+    /// Whether every commit waits for the disk (`synchronous = FULL`). With `false`
+    /// (`NORMAL`), a commit survives a crash of the process but the last commits may be lost
+    /// if the machine loses power.
+    pub sync_full: bool,
+    /// Page cache of the writer connection, in KiB.
+    pub cache_kib: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            readers: 4,
+            sync_full: false,
+            cache_kib: 32 * 1024,
+        }
+    }
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    stopping: AtomicBool,
+}
+
+/// The SQLite implementation of [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a connection half-written: SQLite rolls back
+    // an open transaction when it is dropped, so a poisoned lock is safe to reuse.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let open_error = |reason: String| StoreError::Open {
+            path: data_dir.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|error| open_error(error.to_string()))?;
+        let path = data_dir.join(DATABASE_FILE);
+
+        let mut writer = Connection::open(&path).map_err(|error| open_error(error.to_string()))?;
+        configure_writer(&writer, &options)?;
+        schema::migrate(&mut writer)?;
+
+        let readers = (0..options.readers.max(1))
+            .map(|_| open_reader(&path))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let store = SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                stopping: AtomicBool::new(false),
+            }),
+        };
+        store.start_indexer();
+        Ok(store)
+    }
+
+    /// Returns the path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn start_indexer(&self) {
+        let inner = Arc::downgrade(&self.inner);
+        let spawned = std::thread::Builder::new()
+            .name("glassbox-fts".into())
+            .spawn(move || {
+                while let Some(inner) = inner.upgrade() {
+                    if inner.stopping.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let indexed = fts::index_backlog(&mut lock(&inner.writer), FTS_CHUNK_ROWS);
+                    drop(inner);
+                    match indexed {
+                        Ok(rows) if rows == FTS_CHUNK_ROWS => continue,
+                        Ok(_) => std::thread::sleep(Duration::from_millis(250)),
+                        Err(error) => {
+                            tracing::warn!(%error, "failed to update the full-text index; retrying");
+                            std::thread::sleep(Duration::from_secs(2));
+                        }
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "failed to start the full-text indexer; search will miss new spans");
+        }
+    }
+
+    fn write_blocking(&self, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
+        let mut connection = lock(&self.inner.writer);
+        let fts_indexed_up_to = fts::indexed_up_to(&connection)?;
+        let transaction = connection.transaction()?;
+        let summary = write::write_batch(&transaction, batch, fts_indexed_up_to)?;
+        transaction.commit()?;
+        Ok(summary)
+    }
+
+    /// Runs a read on the next reader connection, off the async runtime.
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let index = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let connection = lock(&inner.readers[index]);
+            work(&connection)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
+    /// Indexes the whole full-text backlog and checkpoints the write-ahead log.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        let mut connection = lock(&self.inner.writer);
+        while fts::index_backlog(&mut connection, FTS_CHUNK_ROWS)? > 0 {}
+        connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+}
+
+fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(
+        None,
+        "synchronous",
+        if options.sync_full { "FULL" } else { "NORMAL" },
+    )?;
+    connection.pragma_update(None, "cache_size", -i64::from(options.cache_kib))?;
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    connection.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> Result<Mutex<Connection>, StoreError> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.pragma_update(None, "cache_size", -16_384i64)?;
+    Ok(Mutex::new(connection))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(&batch))
+            .await
+            .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
+    async fn list_traces(
+        &self,
+        filter: TraceFilter,
+        page: Page,
+    ) -> Result<(Vec<TraceSummary>, Option<Cursor>), StoreError> {
+        self.read(move |connection| read::list_traces(connection, &filter, &page))
+            .await
+    }
+
+    async fn trace(&self, trace_id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
+        self.read(move |connection| read::trace(connection, trace_id))
+            .await
+    }
+
+    async fn list_spans(
+        &self,
+        filter: SpanFilter,
+        page: Page,
+    ) -> Result<(Vec<Span>, Option<Cursor>), StoreError> {
+        self.read(move |connection| read::list_spans(connection, &filter, &page))
+            .await
+    }
+
+    async fn list_sessions(
+        &self,
+        filter: TraceFilter,
+        page: Page,
+    ) -> Result<(Vec<SessionSummary>, Option<Cursor>), StoreError> {
+        self.read(move |connection| read::list_sessions(connection, &filter, &page))
+            .await
+    }
+
+    async fn session(
+        &self,
+        session_id: String,
+    ) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>, StoreError> {
+        self.read(move |connection| read::session(connection, &session_id))
+            .await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush_blocking())
+            .await
+            .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+}

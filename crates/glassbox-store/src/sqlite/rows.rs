@@ -1,0 +1,253 @@
+//! Conversion between canonical spans and rows of the `spans` table.
+
+use glassbox_model::{
+    CostStatus, Message, Span, SpanEvent, SpanId, SpanKind, SpanStatus, TokenUsage, TraceId,
+};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Row, ToSql};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::StoreError;
+
+/// Columns of `spans` in the order [`span_values`] writes them and [`span_from_row`] reads them.
+pub(crate) const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, \
+    service_name, scope_name, start_ns, end_ns, duration_ns, status, status_message, error_type, \
+    operation, provider, request_model, response_model, response_id, input_tokens, output_tokens, \
+    cached_input_tokens, cache_write_input_tokens, reasoning_tokens, total_tokens, \
+    tokens_estimated, cost_usd, cost_status, ttft_ms, streaming, tool_name, user_id, session_id, \
+    finish_reasons, tags, metadata, input_messages, output_messages, attributes, \
+    resource_attributes, events";
+
+/// Number of columns in [`SPAN_COLUMNS`].
+pub(crate) const SPAN_COLUMN_COUNT: usize = 40;
+
+/// Converts an unsigned count or time to SQLite's signed integer, saturating.
+pub(crate) fn to_sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn optional_int(value: Option<u64>) -> SqlValue {
+    value.map_or(SqlValue::Null, |number| {
+        SqlValue::Integer(to_sql_int(number))
+    })
+}
+
+fn optional_text(value: &Option<String>) -> SqlValue {
+    value.clone().map_or(SqlValue::Null, SqlValue::Text)
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> SqlValue {
+    SqlValue::Text(serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()))
+}
+
+/// Returns the values of one span row, in [`SPAN_COLUMNS`] order.
+pub(crate) fn span_values(span: &Span) -> Vec<SqlValue> {
+    let usage = &span.usage;
+    vec![
+        SqlValue::Blob(span.trace_id.0.to_vec()),
+        SqlValue::Blob(span.span_id.0.to_vec()),
+        span.parent_span_id
+            .map_or(SqlValue::Null, |id| SqlValue::Blob(id.0.to_vec())),
+        SqlValue::Text(span.name.clone()),
+        SqlValue::Text(span.kind.as_str().to_owned()),
+        optional_text(&span.service_name),
+        optional_text(&span.scope_name),
+        SqlValue::Integer(to_sql_int(span.start_time_unix_nano)),
+        SqlValue::Integer(to_sql_int(span.end_time_unix_nano)),
+        SqlValue::Integer(to_sql_int(
+            span.end_time_unix_nano
+                .saturating_sub(span.start_time_unix_nano),
+        )),
+        SqlValue::Text(span.status.as_str().to_owned()),
+        optional_text(&span.status_message),
+        optional_text(&span.error_type),
+        optional_text(&span.operation),
+        optional_text(&span.provider),
+        optional_text(&span.request_model),
+        optional_text(&span.response_model),
+        optional_text(&span.response_id),
+        optional_int(usage.input),
+        optional_int(usage.output),
+        optional_int(usage.cached_input),
+        optional_int(usage.cache_write_input),
+        optional_int(usage.reasoning),
+        optional_int(usage.total),
+        SqlValue::Integer(i64::from(span.tokens_estimated)),
+        span.cost_usd.map_or(SqlValue::Null, SqlValue::Real),
+        span.cost_status.map_or(SqlValue::Null, |status| {
+            SqlValue::Text(status.as_str().to_owned())
+        }),
+        span.ttft_ms.map_or(SqlValue::Null, SqlValue::Real),
+        span.streaming
+            .map_or(SqlValue::Null, |flag| SqlValue::Integer(i64::from(flag))),
+        optional_text(&span.tool_name),
+        optional_text(&span.user_id),
+        optional_text(&span.session_id),
+        json_text(&span.finish_reasons),
+        json_text(&span.tags),
+        json_text(&span.metadata),
+        span.input_messages
+            .as_ref()
+            .map_or(SqlValue::Null, json_text),
+        span.output_messages
+            .as_ref()
+            .map_or(SqlValue::Null, json_text),
+        json_text(&span.attributes),
+        json_text(&span.resource_attributes),
+        json_text(&span.events),
+    ]
+}
+
+/// Returns parameters for a prepared statement from owned values.
+pub(crate) fn as_params(values: &[SqlValue]) -> Vec<&dyn ToSql> {
+    values.iter().map(|value| value as &dyn ToSql).collect()
+}
+
+fn blob_id<const N: usize>(
+    row: &Row<'_>,
+    index: usize,
+    column: &'static str,
+) -> Result<[u8; N], StoreError> {
+    let bytes: Vec<u8> = row.get(index)?;
+    bytes.try_into().map_err(|_| StoreError::Corrupt {
+        column,
+        reason: "identifier of the wrong length".into(),
+    })
+}
+
+fn json_column<T: DeserializeOwned>(
+    row: &Row<'_>,
+    index: usize,
+    column: &'static str,
+) -> Result<T, StoreError> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+        column,
+        reason: error.to_string(),
+    })
+}
+
+fn optional_json<T: DeserializeOwned>(
+    row: &Row<'_>,
+    index: usize,
+    column: &'static str,
+) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = row.get(index)?;
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+            column,
+            reason: error.to_string(),
+        })
+    })
+    .transpose()
+}
+
+fn optional_count(row: &Row<'_>, index: usize) -> Result<Option<u64>, StoreError> {
+    let value: Option<i64> = row.get(index)?;
+    Ok(value.map(|number| u64::try_from(number).unwrap_or(0)))
+}
+
+fn time(row: &Row<'_>, index: usize) -> Result<u64, StoreError> {
+    let value: i64 = row.get(index)?;
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
+/// Reads a span from a row selected with [`SPAN_COLUMNS`] starting at column `offset`.
+pub(crate) fn span_from_row(row: &Row<'_>, offset: usize) -> Result<Span, StoreError> {
+    let at = |index: usize| offset + index;
+    let parent: Option<Vec<u8>> = row.get(at(2))?;
+    let parent_span_id = parent
+        .map(|bytes| SpanId::from_slice(&bytes))
+        .transpose()
+        .map_err(|error| StoreError::Corrupt {
+            column: "parent_span_id",
+            reason: error.to_string(),
+        })?;
+    let kind: String = row.get(at(4))?;
+    let status: String = row.get(at(10))?;
+    let cost_status: Option<String> = row.get(at(26))?;
+    let streaming: Option<i64> = row.get(at(28))?;
+    let estimated: i64 = row.get(at(24))?;
+    let events: Vec<SpanEvent> = json_column(row, at(39), "events")?;
+    let input_messages: Option<Vec<Message>> = optional_json(row, at(35), "input_messages")?;
+    let output_messages: Option<Vec<Message>> = optional_json(row, at(36), "output_messages")?;
+    let metadata: Value = json_column(row, at(34), "metadata")?;
+    let attributes: Value = json_column(row, at(37), "attributes")?;
+    let resource_attributes: Value = json_column(row, at(38), "resource_attributes")?;
+
+    Ok(Span {
+        trace_id: TraceId(blob_id(row, at(0), "trace_id")?),
+        span_id: SpanId(blob_id(row, at(1), "span_id")?),
+        parent_span_id,
+        name: row.get(at(3))?,
+        kind: SpanKind::parse(&kind).unwrap_or_default(),
+        service_name: row.get(at(5))?,
+        scope_name: row.get(at(6))?,
+        start_time_unix_nano: time(row, at(7))?,
+        end_time_unix_nano: time(row, at(8))?,
+        status: SpanStatus::parse(&status).unwrap_or_default(),
+        status_message: row.get(at(11))?,
+        error_type: row.get(at(12))?,
+        operation: row.get(at(13))?,
+        provider: row.get(at(14))?,
+        request_model: row.get(at(15))?,
+        response_model: row.get(at(16))?,
+        response_id: row.get(at(17))?,
+        usage: TokenUsage {
+            input: optional_count(row, at(18))?,
+            output: optional_count(row, at(19))?,
+            cached_input: optional_count(row, at(20))?,
+            cache_write_input: optional_count(row, at(21))?,
+            reasoning: optional_count(row, at(22))?,
+            total: optional_count(row, at(23))?,
+        },
+        tokens_estimated: estimated != 0,
+        cost_usd: row.get(at(25))?,
+        cost_status: cost_status.as_deref().and_then(CostStatus::parse),
+        ttft_ms: row.get(at(27))?,
+        streaming: streaming.map(|flag| flag != 0),
+        tool_name: row.get(at(29))?,
+        user_id: row.get(at(30))?,
+        session_id: row.get(at(31))?,
+        finish_reasons: json_column(row, at(32), "finish_reasons")?,
+        tags: json_column(row, at(33), "tags")?,
+        metadata: into_object(metadata),
+        input_messages,
+        output_messages,
+        attributes: into_object(attributes),
+        resource_attributes: into_object(resource_attributes),
+        events,
+    })
+}
+
+fn into_object(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Returns the text indexed for full-text search: every message's content and tool
+/// arguments, one per line.
+pub(crate) fn searchable_text(span: &Span) -> String {
+    let mut text = String::new();
+    let messages = span
+        .input_messages
+        .iter()
+        .chain(span.output_messages.iter())
+        .flatten();
+    for message in messages {
+        if let Some(content) = &message.content {
+            text.push_str(content);
+            text.push('\n');
+        }
+        for call in &message.tool_calls {
+            text.push_str(&call.name);
+            text.push(' ');
+            text.push_str(&call.arguments.to_string());
+            text.push('\n');
+        }
+    }
+    text
+}

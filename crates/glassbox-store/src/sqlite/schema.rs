@@ -1,0 +1,166 @@
+//! Versioned schema migrations, tracked in SQLite's `user_version`.
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+/// Migrations in order; migration `i` brings the schema to version `i + 1`.
+/// Never edit a released migration: append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE spans (
+    id INTEGER PRIMARY KEY,
+    trace_id BLOB NOT NULL,
+    span_id BLOB NOT NULL,
+    parent_span_id BLOB,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    service_name TEXT,
+    scope_name TEXT,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    duration_ns INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    error_type TEXT,
+    operation TEXT,
+    provider TEXT,
+    request_model TEXT,
+    response_model TEXT,
+    response_id TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cached_input_tokens INTEGER,
+    cache_write_input_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    total_tokens INTEGER,
+    tokens_estimated INTEGER NOT NULL,
+    cost_usd REAL,
+    cost_status TEXT,
+    ttft_ms REAL,
+    streaming INTEGER,
+    tool_name TEXT,
+    user_id TEXT,
+    session_id TEXT,
+    finish_reasons TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    input_messages TEXT,
+    output_messages TEXT,
+    attributes TEXT NOT NULL,
+    resource_attributes TEXT NOT NULL,
+    events TEXT NOT NULL
+);
+CREATE UNIQUE INDEX spans_by_id ON spans (trace_id, span_id);
+CREATE INDEX spans_by_start ON spans (start_ns);
+CREATE INDEX spans_by_session ON spans (session_id, start_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX spans_by_user ON spans (user_id, start_ns) WHERE user_id IS NOT NULL;
+CREATE INDEX spans_by_response_id ON spans (response_id) WHERE response_id IS NOT NULL;
+
+CREATE TABLE traces (
+    trace_id BLOB PRIMARY KEY,
+    root_span_id BLOB,
+    root_name TEXT,
+    service_name TEXT,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    duration_ns INTEGER NOT NULL,
+    span_count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    llm_call_count INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    models TEXT NOT NULL,
+    providers TEXT NOT NULL,
+    services TEXT NOT NULL,
+    user_id TEXT,
+    session_id TEXT,
+    tags TEXT NOT NULL
+);
+CREATE INDEX traces_by_start ON traces (start_ns, trace_id);
+CREATE INDEX traces_by_session ON traces (session_id, start_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX traces_by_user ON traces (user_id, start_ns) WHERE user_id IS NOT NULL;
+
+CREATE TABLE content_patches (
+    id INTEGER PRIMARY KEY,
+    trace_id BLOB,
+    span_id BLOB,
+    response_id TEXT,
+    received_ns INTEGER NOT NULL,
+    patch TEXT NOT NULL
+);
+CREATE INDEX content_patches_by_span ON content_patches (trace_id, span_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX content_patches_by_response ON content_patches (response_id) WHERE response_id IS NOT NULL;
+
+CREATE TABLE span_own_content (
+    span_row INTEGER PRIMARY KEY,
+    input_messages TEXT,
+    output_messages TEXT,
+    finish_reasons TEXT NOT NULL
+);
+
+CREATE TABLE metric_points (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    unit TEXT,
+    service_name TEXT,
+    labels TEXT NOT NULL,
+    start_ns INTEGER,
+    time_ns INTEGER NOT NULL,
+    value REAL,
+    count INTEGER,
+    detail TEXT NOT NULL
+);
+CREATE INDEX metric_points_by_name ON metric_points (name, time_ns);
+
+CREATE TABLE log_records (
+    id INTEGER PRIMARY KEY,
+    time_ns INTEGER NOT NULL,
+    trace_id TEXT,
+    span_id TEXT,
+    severity_number INTEGER NOT NULL,
+    severity_text TEXT,
+    event_name TEXT,
+    service_name TEXT,
+    body TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    resource_attributes TEXT NOT NULL
+);
+CREATE INDEX log_records_by_span ON log_records (trace_id, span_id) WHERE trace_id IS NOT NULL;
+
+CREATE VIRTUAL TABLE spans_fts USING fts5 (content, content = '', contentless_delete = 1);
+
+CREATE TABLE fts_progress (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    indexed_up_to INTEGER NOT NULL
+);
+INSERT INTO fts_progress VALUES (1, 0);
+"#];
+
+/// Brings the database to the newest schema version, in one transaction per migration.
+pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let current = usize::try_from(version).unwrap_or(0);
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Open {
+            path: connection.path().unwrap_or_default().to_owned(),
+            reason: format!(
+                "schema version {current} is newer than this build knows ({}); upgrade Glassbox",
+                MIGRATIONS.len()
+            ),
+        });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(current) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(migration)?;
+        transaction.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(index + 1).unwrap_or(i64::MAX),
+        )?;
+        transaction.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! Trace summaries, kept up to date as spans arrive in any order and in separate requests.
+
+use glassbox_model::{Span, SpanId, SpanKind, SpanStatus, TraceId, TraceSummary};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::rows::to_sql_int;
+use crate::error::StoreError;
+
+/// Maximum number of distinct models, providers, services and tags kept on one summary.
+const MAX_LIST_LEN: usize = 32;
+
+/// A summary plus the sets that filters need but the API does not show.
+#[derive(Debug, Clone)]
+pub(crate) struct TraceRow {
+    pub(crate) summary: TraceSummary,
+    pub(crate) providers: Vec<String>,
+    pub(crate) services: Vec<String>,
+    /// Start of the root span, to prefer the earliest root when a trace has several.
+    root_start: Option<u64>,
+}
+
+/// Columns of `traces` in the order [`summary_from_row`] reads them.
+pub(crate) const TRACE_COLUMNS: &str = "trace_id, root_span_id, root_name, service_name, \
+    start_ns, end_ns, span_count, error_count, llm_call_count, input_tokens, output_tokens, \
+    total_tokens, cost_usd, models, user_id, session_id, tags, providers, services";
+
+impl TraceRow {
+    fn empty(trace_id: TraceId) -> TraceRow {
+        TraceRow {
+            summary: TraceSummary {
+                trace_id,
+                root_span_id: None,
+                root_name: None,
+                service_name: None,
+                start_time_unix_nano: u64::MAX,
+                end_time_unix_nano: 0,
+                span_count: 0,
+                error_count: 0,
+                llm_call_count: 0,
+                input_tokens: 0,
+                output_tokens: 0,
+                total_tokens: 0,
+                cost_usd: None,
+                models: Vec::new(),
+                user_id: None,
+                session_id: None,
+                tags: Vec::new(),
+            },
+            providers: Vec::new(),
+            services: Vec::new(),
+            root_start: None,
+        }
+    }
+
+    /// Builds a summary from every span of a trace.
+    pub(crate) fn from_spans(trace_id: TraceId, spans: &[Span]) -> TraceRow {
+        let mut row = TraceRow::empty(trace_id);
+        for span in spans {
+            row.merge(span);
+        }
+        row
+    }
+
+    /// Adds one span that was not counted before.
+    pub(crate) fn merge(&mut self, span: &Span) {
+        let summary = &mut self.summary;
+        let is_earliest = span.start_time_unix_nano < summary.start_time_unix_nano;
+        summary.start_time_unix_nano = summary.start_time_unix_nano.min(span.start_time_unix_nano);
+        summary.end_time_unix_nano = summary.end_time_unix_nano.max(span.end_time_unix_nano);
+        summary.span_count += 1;
+        if span.status == SpanStatus::Error {
+            summary.error_count += 1;
+        }
+        if matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) {
+            summary.llm_call_count += 1;
+        }
+
+        summary.input_tokens += span.usage.input.unwrap_or(0);
+        summary.output_tokens += span.usage.output.unwrap_or(0);
+        summary.total_tokens += span
+            .usage
+            .total
+            .or_else(|| Some(span.usage.input? + span.usage.output?))
+            .unwrap_or(0);
+        if let Some(cost) = span.cost_usd {
+            summary.cost_usd = Some(summary.cost_usd.unwrap_or(0.0) + cost);
+        }
+
+        self.merge_identity(span, is_earliest);
+        self.merge_sets(span);
+    }
+
+    fn merge_identity(&mut self, span: &Span, is_earliest: bool) {
+        let summary = &mut self.summary;
+        let is_root = span.parent_span_id.is_none();
+        let better_root = is_root
+            && self
+                .root_start
+                .is_none_or(|start| span.start_time_unix_nano < start);
+        if better_root {
+            self.root_start = Some(span.start_time_unix_nano);
+            summary.root_span_id = Some(span.span_id);
+            summary.root_name = Some(span.name.clone());
+            summary.service_name = span.service_name.clone();
+        } else if self.root_start.is_none() && (is_earliest || summary.root_name.is_none()) {
+            summary.root_name = Some(span.name.clone());
+            summary.service_name = span.service_name.clone();
+        }
+        if summary.user_id.is_none() || (better_root && span.user_id.is_some()) {
+            summary.user_id = span.user_id.clone().or(summary.user_id.take());
+        }
+        if summary.session_id.is_none() || (better_root && span.session_id.is_some()) {
+            summary.session_id = span.session_id.clone().or(summary.session_id.take());
+        }
+    }
+
+    fn merge_sets(&mut self, span: &Span) {
+        if matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) || span.model().is_some() {
+            add_unique(&mut self.summary.models, span.model());
+        }
+        add_unique(&mut self.providers, span.provider.as_deref());
+        add_unique(&mut self.services, span.service_name.as_deref());
+        for tag in &span.tags {
+            add_unique(&mut self.summary.tags, Some(tag));
+        }
+    }
+
+    /// Reads the stored summary of a trace.
+    pub(crate) fn load(
+        transaction: &Transaction<'_>,
+        trace_id: TraceId,
+    ) -> Result<Option<TraceRow>, StoreError> {
+        let row = transaction
+            .query_row(
+                &format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"),
+                [trace_id.0.as_slice()],
+                |row| Ok(row_from_sql(row)),
+            )
+            .optional()?;
+        row.transpose()
+    }
+
+    /// Writes the summary, replacing any stored one.
+    pub(crate) fn save(&self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
+        let summary = &self.summary;
+        let start = if summary.span_count == 0 {
+            0
+        } else {
+            summary.start_time_unix_nano
+        };
+        transaction
+            .prepare_cached(
+                "INSERT OR REPLACE INTO traces (trace_id, root_span_id, root_name, service_name, \
+                 start_ns, end_ns, duration_ns, span_count, error_count, llm_call_count, \
+                 input_tokens, output_tokens, total_tokens, cost_usd, models, providers, services, \
+                 user_id, session_id, tags) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            )?
+            .execute(params![
+                summary.trace_id.0.as_slice(),
+                summary.root_span_id.map(|id| id.0.to_vec()),
+                summary.root_name,
+                summary.service_name,
+                to_sql_int(start),
+                to_sql_int(summary.end_time_unix_nano),
+                to_sql_int(summary.end_time_unix_nano.saturating_sub(start)),
+                to_sql_int(summary.span_count),
+                to_sql_int(summary.error_count),
+                to_sql_int(summary.llm_call_count),
+                to_sql_int(summary.input_tokens),
+                to_sql_int(summary.output_tokens),
+                to_sql_int(summary.total_tokens),
+                summary.cost_usd,
+                serde_json::to_string(&summary.models).unwrap_or_default(),
+                serde_json::to_string(&self.providers).unwrap_or_default(),
+                serde_json::to_string(&self.services).unwrap_or_default(),
+                summary.user_id,
+                summary.session_id,
+                serde_json::to_string(&summary.tags).unwrap_or_default(),
+            ])?;
+        Ok(())
+    }
+}
+
+fn add_unique(list: &mut Vec<String>, value: Option<&str>) {
+    let Some(value) = value else { return };
+    if list.len() < MAX_LIST_LEN && !list.iter().any(|item| item == value) {
+        list.push(value.to_owned());
+    }
+}
+
+fn row_from_sql(row: &Row<'_>) -> Result<TraceRow, StoreError> {
+    let summary = summary_from_row(row)?;
+    let providers = json_list(row, 17)?;
+    let services = json_list(row, 18)?;
+    let root_start = summary.root_span_id.map(|_| summary.start_time_unix_nano);
+    Ok(TraceRow {
+        summary,
+        providers,
+        services,
+        // NOTE: the root's own start is not stored; the trace start is a lower bound of it,
+        // which only matters for traces that carry several root spans.
+        root_start,
+    })
+}
+
+fn json_list(row: &Row<'_>, index: usize) -> Result<Vec<String>, StoreError> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+        column: "traces",
+        reason: error.to_string(),
+    })
+}
+
+fn count(row: &Row<'_>, index: usize) -> Result<u64, StoreError> {
+    let value: i64 = row.get(index)?;
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
+/// Reads a summary from a row selected with [`TRACE_COLUMNS`].
+pub(crate) fn summary_from_row(row: &Row<'_>) -> Result<TraceSummary, StoreError> {
+    let trace_id: Vec<u8> = row.get(0)?;
+    let root: Option<Vec<u8>> = row.get(1)?;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        column: "traces",
+        reason,
+    };
+    Ok(TraceSummary {
+        trace_id: TraceId::from_slice(&trace_id).map_err(|error| corrupt(error.to_string()))?,
+        root_span_id: root
+            .map(|bytes| SpanId::from_slice(&bytes))
+            .transpose()
+            .map_err(|error| corrupt(error.to_string()))?,
+        root_name: row.get(2)?,
+        service_name: row.get(3)?,
+        start_time_unix_nano: count(row, 4)?,
+        end_time_unix_nano: count(row, 5)?,
+        span_count: count(row, 6)?,
+        error_count: count(row, 7)?,
+        llm_call_count: count(row, 8)?,
+        input_tokens: count(row, 9)?,
+        output_tokens: count(row, 10)?,
+        total_tokens: count(row, 11)?,
+        cost_usd: row.get(12)?,
+        models: json_list(row, 13)?,
+        user_id: row.get(14)?,
+        session_id: row.get(15)?,
+        tags: json_list(row, 16)?,
+    })
+}

@@ -1,0 +1,202 @@
+//! Configuration: defaults, then a TOML file, then `GLASSBOX_*` environment variables, then
+//! command-line flags, each overriding the one before.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Default address of the API (and later the UI and gateway): loopback, port 7317, which
+/// none of vLLM, llama.cpp, Ollama, LiteLLM, Langfuse or Phoenix use by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7317";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory of the database and other state. Default `./glassbox-data`;
+    /// variable `GLASSBOX_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// Address of the API, which also accepts OTLP/HTTP. Default `127.0.0.1:7317`;
+    /// variable `GLASSBOX_LISTEN`.
+    pub listen: String,
+    /// Address of the OTLP/HTTP receiver, or `off`. Default `127.0.0.1:4318`;
+    /// variable `GLASSBOX_OTLP_HTTP_LISTEN`.
+    pub otlp_http_listen: String,
+    /// Address of the OTLP/gRPC receiver, or `off`. Default `127.0.0.1:4317`;
+    /// variable `GLASSBOX_OTLP_GRPC_LISTEN`.
+    pub otlp_grpc_listen: String,
+    /// Ingest limits.
+    pub ingest: IngestConfig,
+    /// SQLite store settings.
+    pub sqlite: SqliteConfig,
+}
+
+/// Ingest limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest OTLP request body after decompression, in bytes. Default 67108864 (64 MiB);
+    /// variable `GLASSBOX_INGEST__MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// Records (spans, log records, metric points) that may wait for a commit; when full,
+    /// receivers answer 429 with `Retry-After`. Default 200000;
+    /// variable `GLASSBOX_INGEST__QUEUE_RECORDS`.
+    pub queue_records: usize,
+    /// Records committed in one transaction at most. Default 20000;
+    /// variable `GLASSBOX_INGEST__MAX_BATCH_RECORDS`.
+    pub max_batch_records: usize,
+}
+
+/// SQLite store settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqliteConfig {
+    /// Reader connections for API queries. Default 4; variable `GLASSBOX_SQLITE__READERS`.
+    pub readers: usize,
+    /// Wait for the disk on every commit, so that a power loss loses nothing acknowledged.
+    /// With `false`, a crash of the process loses nothing but a power loss may lose the last
+    /// commits. Default false; variable `GLASSBOX_SQLITE__SYNC_FULL`.
+    pub sync_full: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./glassbox-data"),
+            listen: DEFAULT_LISTEN.to_owned(),
+            otlp_http_listen: "127.0.0.1:4318".to_owned(),
+            otlp_grpc_listen: "127.0.0.1:4317".to_owned(),
+            ingest: IngestConfig::default(),
+            sqlite: SqliteConfig::default(),
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_body_bytes: 64 * 1024 * 1024,
+            queue_records: 200_000,
+            max_batch_records: 20_000,
+        }
+    }
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        SqliteConfig {
+            readers: 4,
+            sync_full: false,
+        }
+    }
+}
+
+/// Values given on the command line, applied last.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_http_listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_grpc_listen: Option<String>,
+}
+
+/// Environment variables with the `GLASSBOX_` prefix that are not configuration keys.
+const NON_CONFIG_VARIABLES: &[&str] = &["config", "log"];
+
+/// Loads the configuration from every source.
+pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, Box<figment::Error>> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment
+        .merge(
+            Env::prefixed("GLASSBOX_")
+                .split("__")
+                .ignore(NON_CONFIG_VARIABLES),
+        )
+        .merge(Serialized::globals(flags))
+        .extract()
+        .map_err(Box::new)
+}
+
+/// Returns the address, or `None` when the listener is turned off.
+pub fn listener_address(value: &str) -> Option<&str> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty() && !trimmed.eq_ignore_ascii_case("off")).then_some(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn defaults_bind_to_loopback() {
+        let config = Config::default();
+        for address in [
+            &config.listen,
+            &config.otlp_http_listen,
+            &config.otlp_grpc_listen,
+        ] {
+            assert!(address.starts_with("127.0.0.1:"), "{address}");
+        }
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../glassbox.example.toml");
+        figment::Jail::expect_with(|_| {
+            let config = load(Some(&path), FlagOverrides::default())?;
+            assert_eq!(config.listen, DEFAULT_LISTEN);
+            assert_eq!(config, Config::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn flags_override_environment_and_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "glassbox.toml",
+                "listen = \"127.0.0.1:1\"\n[ingest]\nqueue_records = 5\n",
+            )?;
+            jail.set_env("GLASSBOX_LISTEN", "127.0.0.1:2");
+            jail.set_env("GLASSBOX_INGEST__MAX_BATCH_RECORDS", "7");
+            let flags = FlagOverrides {
+                listen: Some("127.0.0.1:3".into()),
+                ..Default::default()
+            };
+            let config = load(Some(Path::new("glassbox.toml")), flags)?;
+            assert_eq!(config.listen, "127.0.0.1:3");
+            assert_eq!(config.ingest.queue_records, 5);
+            assert_eq!(config.ingest.max_batch_records, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("glassbox.toml", "lisen = \"127.0.0.1:1\"\n")?;
+            let error =
+                load(Some(Path::new("glassbox.toml")), FlagOverrides::default()).unwrap_err();
+            assert!(error.to_string().contains("lisen"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn off_disables_a_listener() {
+        assert_eq!(listener_address("off"), None);
+        assert_eq!(listener_address(""), None);
+        assert_eq!(listener_address("127.0.0.1:4318"), Some("127.0.0.1:4318"));
+    }
+}

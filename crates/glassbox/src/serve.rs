@@ -1,0 +1,175 @@
+//! `glassbox serve`: opens the store, starts the batch writer and every listener, and on
+//! SIGTERM or Ctrl-C stops accepting, commits everything accepted, then exits.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use glassbox_api::ApiState;
+use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
+use glassbox_store::{SqliteOptions, SqliteStore, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, listener_address};
+
+/// Runs the server until a shutdown signal, then flushes.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = SqliteStore::open(
+        &config.data_dir,
+        SqliteOptions {
+            readers: config.sqlite.readers,
+            sync_full: config.sqlite.sync_full,
+            ..SqliteOptions::default()
+        },
+    )
+    .context("failed to open the store")?;
+    tracing::info!(path = %store.path().display(), "store opened");
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    let (writer, writer_task) = BatchWriter::start(
+        Arc::clone(&store),
+        WriterOptions {
+            queue_records: config.ingest.queue_records,
+            max_batch_records: config.ingest.max_batch_records,
+        },
+    );
+    let (shutdown_sender, shutdown) = watch::channel(false);
+    let servers = start_listeners(&config, &store, writer, &shutdown).await?;
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new requests; committing what was accepted");
+    let _ = shutdown_sender.send(true);
+    finish(servers, writer_task, store.as_ref()).await
+}
+
+async fn start_listeners(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    writer: BatchWriter,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
+    let ingest = Ingest::new(
+        writer,
+        IngestOptions {
+            max_body_bytes: config.ingest.max_body_bytes,
+        },
+    );
+    let mut servers = JoinSet::new();
+
+    let main_router = glassbox_api::router(ApiState {
+        store: Arc::clone(store),
+        ingest: ingest.clone(),
+    })
+    .merge(glassbox_ingest::http::router(ingest.clone()));
+    let main = bind(&config.listen, "listen").await?;
+    tracing::info!(address = %local(&main), "API and OTLP/HTTP listening");
+    servers.spawn(serve_http(main, main_router, shutdown.clone()));
+
+    if let Some(address) = listener_address(&config.otlp_http_listen) {
+        let listener = bind(address, "otlp_http_listen").await?;
+        tracing::info!(address = %local(&listener), "OTLP/HTTP listening");
+        servers.spawn(serve_http(
+            listener,
+            glassbox_ingest::http::router(ingest.clone()),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(address) = listener_address(&config.otlp_grpc_listen) {
+        let listener = bind(address, "otlp_grpc_listen").await?;
+        tracing::info!(address = %local(&listener), "OTLP/gRPC listening");
+        servers.spawn(serve_grpc(listener, ingest, shutdown.clone()));
+    }
+    Ok(servers)
+}
+
+async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| {
+        format!("failed to listen on {address} ({key}); is another process using it?")
+    })
+}
+
+fn local(listener: &TcpListener) -> String {
+    listener.local_addr().map_or_else(
+        |_| "unknown".to_owned(),
+        |address: SocketAddr| address.to_string(),
+    )
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+        .context("HTTP server failed")
+}
+
+async fn serve_grpc(
+    listener: TcpListener,
+    ingest: Ingest,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tonic::transport::Server::builder()
+        .add_routes(glassbox_ingest::grpc::routes(ingest))
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+        .context("gRPC server failed")
+}
+
+/// Waits for the servers to finish their requests, then for the writer to commit its queue.
+async fn finish(
+    mut servers: JoinSet<anyhow::Result<()>>,
+    writer_task: tokio::task::JoinHandle<()>,
+    store: &dyn Store,
+) -> anyhow::Result<()> {
+    while let Some(result) = servers.join_next().await {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(error = %format!("{error:#}"), "listener stopped with an error")
+            }
+            Err(error) => tracing::error!(%error, "listener task failed"),
+        }
+    }
+    writer_task.await.context("the batch writer failed")?;
+    store.flush().await.context("failed to flush the store")?;
+    tracing::info!("all accepted data committed; bye");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "failed to listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "failed to listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
