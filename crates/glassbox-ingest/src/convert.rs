@@ -15,9 +15,18 @@ use serde_json::{Map, Value, json};
 /// Reasons shown in a partial-success message at most; the count covers all of them.
 const MAX_REASONS: usize = 5;
 
+/// Most attributes accepted on one span, far above the OpenTelemetry SDKs' default limit of
+/// 128. A span with more is rejected whole rather than stored with an arbitrary subset.
+pub const MAX_SPAN_ATTRIBUTES: usize = 10_000;
+
+/// Most events accepted on one span (streaming instrumentations add one per chunk).
+pub const MAX_SPAN_EVENTS: usize = 10_000;
+
 /// Records that could not be accepted, for the OTLP partial-success answer.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Rejections {
+    /// How many records the request carried.
+    pub total: i64,
     /// How many records were rejected.
     pub count: i64,
     /// The first few reasons, each naming the record.
@@ -30,6 +39,11 @@ impl Rejections {
         if self.reasons.len() < MAX_REASONS {
             self.reasons.push(reason);
         }
+    }
+
+    /// Returns true when the request carried records and every one was rejected.
+    pub fn all_rejected(&self) -> bool {
+        self.count > 0 && self.count == self.total
     }
 
     /// Returns the message for `partial_success.error_message`.
@@ -52,6 +66,11 @@ pub fn traces_to_batch(request: &ExportTraceServiceRequest) -> (WriteBatch, Reje
         for scope_spans in &resource_spans.scope_spans {
             let scope = scope_spans.scope.as_ref();
             for span in &scope_spans.spans {
+                rejections.total += 1;
+                if let Some(reason) = oversized(span) {
+                    rejections.add(reason);
+                    continue;
+                }
                 match glassbox_semconv::normalize_span(resource, scope, span) {
                     Ok(mut normalized) => {
                         enrich(&mut normalized);
@@ -63,6 +82,23 @@ pub fn traces_to_batch(request: &ExportTraceServiceRequest) -> (WriteBatch, Reje
         }
     }
     (batch, rejections)
+}
+
+fn oversized(span: &opentelemetry_proto::tonic::trace::v1::Span) -> Option<String> {
+    let name = span.name.chars().take(80).collect::<String>();
+    if span.attributes.len() > MAX_SPAN_ATTRIBUTES {
+        return Some(format!(
+            "span {name:?} has {} attributes, more than the limit of {MAX_SPAN_ATTRIBUTES}",
+            span.attributes.len()
+        ));
+    }
+    if span.events.len() > MAX_SPAN_EVENTS {
+        return Some(format!(
+            "span {name:?} has {} events, more than the limit of {MAX_SPAN_EVENTS}",
+            span.events.len()
+        ));
+    }
+    None
 }
 
 /// Fills what normalization leaves to later stages.
@@ -94,6 +130,7 @@ pub fn logs_to_batch(request: &ExportLogsServiceRequest) -> (WriteBatch, Rejecti
             let first_sequence = sequence;
             for record in &scope_logs.log_records {
                 sequence += 1;
+                rejections.total += 1;
                 match log_row(record, &resource_attributes, &service_name) {
                     Ok(row) => batch.log_records.push(row),
                     Err(reason) => rejections.add(reason),
@@ -178,6 +215,7 @@ pub fn metrics_to_batch(request: &ExportMetricsServiceRequest) -> (WriteBatch, R
         let service = service_name(&resource_attributes);
         for scope_metrics in &resource_metrics.scope_metrics {
             for metric in &scope_metrics.metrics {
+                rejections.total += 1;
                 let context = PointContext {
                     name: &metric.name,
                     unit: non_empty(&metric.unit),

@@ -56,7 +56,7 @@ fn status_of(error: IngestError) -> Status {
         | IngestError::Write(WriteError::BatchTooLarge { .. }) => {
             Status::resource_exhausted(message)
         }
-        IngestError::Decode(_) => Status::invalid_argument(message),
+        IngestError::Decode(_) | IngestError::AllRejected(_) => Status::invalid_argument(message),
         IngestError::Write(_) => {
             tracing::warn!(error = %message, "OTLP gRPC export failed");
             Status::unavailable(message)

@@ -186,7 +186,9 @@ fn classify(error: &IngestError) -> (StatusCode, i32, bool) {
             CODE_INVALID_ARGUMENT,
             false,
         ),
-        IngestError::Decode(_) => (StatusCode::BAD_REQUEST, CODE_INVALID_ARGUMENT, false),
+        IngestError::Decode(_) | IngestError::AllRejected(_) => {
+            (StatusCode::BAD_REQUEST, CODE_INVALID_ARGUMENT, false)
+        }
         IngestError::Write(WriteError::BatchTooLarge { .. }) => (
             StatusCode::PAYLOAD_TOO_LARGE,
             CODE_RESOURCE_EXHAUSTED,

@@ -5,6 +5,8 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
+use glassbox_store::WriteBatch;
+
 use crate::convert::{self, Rejections};
 use crate::writer::{BatchWriter, WriteError};
 
@@ -43,6 +45,9 @@ pub enum IngestError {
     /// The records could not be committed.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// Every record of the request was invalid; nothing was stored.
+    #[error("every record was rejected: {0}")]
+    AllRejected(String),
 }
 
 /// The receivers' shared state.
@@ -68,14 +73,25 @@ impl Ingest {
         &self.writer
     }
 
+    async fn commit(
+        &self,
+        batch: WriteBatch,
+        rejections: Rejections,
+    ) -> Result<Rejections, IngestError> {
+        if rejections.all_rejected() {
+            return Err(IngestError::AllRejected(rejections.message()));
+        }
+        self.writer.write(batch).await?;
+        Ok(rejections)
+    }
+
     /// Normalizes and commits a trace export; returns the spans that were rejected.
     pub async fn export_traces(
         &self,
         request: &ExportTraceServiceRequest,
     ) -> Result<Rejections, IngestError> {
         let (batch, rejections) = convert::traces_to_batch(request);
-        self.writer.write(batch).await?;
-        Ok(rejections)
+        self.commit(batch, rejections).await
     }
 
     /// Commits a logs export, GenAI events included; returns the records that were rejected.
@@ -84,8 +100,7 @@ impl Ingest {
         request: &ExportLogsServiceRequest,
     ) -> Result<Rejections, IngestError> {
         let (batch, rejections) = convert::logs_to_batch(request);
-        self.writer.write(batch).await?;
-        Ok(rejections)
+        self.commit(batch, rejections).await
     }
 
     /// Commits a metrics export; returns the data points that were rejected.
@@ -94,7 +109,6 @@ impl Ingest {
         request: &ExportMetricsServiceRequest,
     ) -> Result<Rejections, IngestError> {
         let (batch, rejections) = convert::metrics_to_batch(request);
-        self.writer.write(batch).await?;
-        Ok(rejections)
+        self.commit(batch, rejections).await
     }
 }

@@ -135,6 +135,8 @@ pub fn listener_address(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    // `figment::Jail` fixes the closure's error type.
+    #![allow(clippy::result_large_err)]
 
     use super::*;
 
@@ -154,7 +156,7 @@ mod tests {
     fn example_config_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../glassbox.example.toml");
         figment::Jail::expect_with(|_| {
-            let config = load(Some(&path), FlagOverrides::default())?;
+            let config = load(Some(&path), FlagOverrides::default()).map_err(|error| *error)?;
             assert_eq!(config.listen, DEFAULT_LISTEN);
             assert_eq!(config, Config::default());
             Ok(())
@@ -174,7 +176,7 @@ mod tests {
                 listen: Some("127.0.0.1:3".into()),
                 ..Default::default()
             };
-            let config = load(Some(Path::new("glassbox.toml")), flags)?;
+            let config = load(Some(Path::new("glassbox.toml")), flags).map_err(|error| *error)?;
             assert_eq!(config.listen, "127.0.0.1:3");
             assert_eq!(config.ingest.queue_records, 5);
             assert_eq!(config.ingest.max_batch_records, 7);

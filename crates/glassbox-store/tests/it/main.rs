@@ -1,1 +1,55 @@
-//! Store tests.
+//! Store conformance: behaviour every backend must show. Each case takes a fresh store from a
+//! factory, so another backend runs the same cases by adding its factory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+
+use std::sync::Arc;
+
+use glassbox_store::{SqliteOptions, SqliteStore, Store};
+
+/// A fresh SQLite store in a temporary directory.
+fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    (Arc::new(store), dir)
+}
+
+macro_rules! conformance_cases {
+    ($factory:ident: $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _guard) = $factory();
+                conformance::$case(store).await;
+            }
+        )*
+    };
+}
+
+conformance_cases!(sqlite:
+    summary_tracks_spans_in_any_order,
+    resent_span_is_counted_once,
+    content_applies_whichever_arrives_first,
+    content_by_response_id,
+    absent_values_stay_null,
+    span_pagination_is_stable,
+);
+
+#[tokio::test]
+async fn sqlite_reopen_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        let batch = glassbox_store::WriteBatch {
+            spans: vec![conformance::span(7, 1, None, 0, 1)],
+            ..Default::default()
+        };
+        store.write(batch).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    let trace = store.trace(glassbox_model::TraceId([7; 16])).await.unwrap();
+    assert_eq!(trace.unwrap().spans.len(), 1);
+}

@@ -2,5 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api;
+mod bad_input;
+mod durability;
 mod fixtures;
+mod otlp;
 mod server;

@@ -1,7 +1,7 @@
 //! A `glassbox serve` child process on loopback ports chosen by the operating system.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -12,16 +12,20 @@ pub struct Server {
     pub api: String,
     pub otlp_http: String,
     pub otlp_grpc: String,
-    pub data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl Server {
     /// Starts a server with a fresh data directory.
     pub fn start() -> Server {
+        Server::start_in_temp(&[])
+    }
+
+    /// Starts a server with a fresh data directory and extra environment variables.
+    pub fn start_in_temp(env: &[(&str, &str)]) -> Server {
         let temp = tempfile::tempdir().unwrap();
         let data_dir = temp.path().to_path_buf();
-        let mut server = Server::start_in(&data_dir, &[]);
+        let mut server = Server::start_in(&data_dir, env);
         server._temp = Some(temp);
         server
     }
@@ -81,7 +85,6 @@ impl Server {
             api: format!("http://{}", api.unwrap()),
             otlp_http: format!("http://{}", otlp_http.unwrap()),
             otlp_grpc: format!("http://{}", otlp_grpc.unwrap()),
-            data_dir: data_dir.to_path_buf(),
             _temp: None,
         }
     }

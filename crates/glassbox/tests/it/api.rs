@@ -1,0 +1,300 @@
+//! The HTTP API over the recorded payloads: filters, pagination, sessions, errors and the
+//! OpenAPI document.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::fixtures::{Payload, all_payloads, post_http};
+use crate::server::Server;
+
+async fn filled_server() -> Server {
+    let server = Server::start();
+    let payloads: Vec<Payload> = all_payloads()
+        .into_iter()
+        .filter(|payload| payload.encoding == glassbox_otlp::Encoding::Protobuf)
+        .collect();
+    for payload in &payloads {
+        let (status, _) = post_http(&server.otlp_http, payload).await;
+        assert_eq!(status, 200, "{}", payload.path.display());
+    }
+    server
+}
+
+fn list<'a>(json: &'a Value, key: &str) -> &'a Vec<Value> {
+    json[key].as_array().unwrap()
+}
+
+async fn all_traces(server: &Server, query: &str) -> Vec<Value> {
+    let json = server
+        .get_json(&format!("/api/v1/traces?limit=1000&{query}"))
+        .await;
+    assert!(json["next_cursor"].is_null());
+    list(&json, "traces").clone()
+}
+
+async fn error_of(server: &Server, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("{}{path}", server.api)).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn api_over_recorded_payloads() {
+    let server = filled_server().await;
+    let everything = all_traces(&server, "").await;
+    assert!(everything.len() > 100, "{} traces", everything.len());
+
+    pagination_walks_every_trace(&server, &everything).await;
+    filters_narrow_traces(&server, &everything).await;
+    full_text_search_finds_messages(&server).await;
+    spans_filter_by_kind_and_trace(&server).await;
+    trace_detail_orders_spans(&server, &everything).await;
+    sessions_group_traces(&server).await;
+    invalid_parameters_are_400(&server).await;
+    openapi_lists_every_endpoint(&server).await;
+}
+
+async fn pagination_walks_every_trace(server: &Server, everything: &[Value]) {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/traces?limit=7&cursor={cursor}"),
+            None => "/api/v1/traces?limit=7".to_owned(),
+        };
+        let page = server.get_json(&path).await;
+        let traces = list(&page, "traces");
+        assert!(traces.len() <= 7);
+        seen.extend(
+            traces
+                .iter()
+                .map(|trace| trace["trace_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = everything
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, expected);
+    let starts: Vec<&str> = everything
+        .iter()
+        .map(|t| t["start_time"].as_str().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|pair| pair[0] >= pair[1]),
+        "not newest first"
+    );
+}
+
+async fn filters_narrow_traces(server: &Server, everything: &[Value]) {
+    let service = all_traces(server, "service=corpus-openinference-openai").await;
+    assert!(!service.is_empty());
+    assert!(
+        service
+            .iter()
+            .all(|t| t["service_name"] == "corpus-openinference-openai")
+    );
+
+    let claude = all_traces(server, "model=mock-claude").await;
+    assert!(!claude.is_empty());
+    assert!(
+        claude
+            .iter()
+            .all(|t| list(t, "models").iter().any(|m| m == "mock-claude"))
+    );
+
+    let anthropic = all_traces(server, "provider=anthropic").await;
+    assert!(anthropic.len() >= claude.len());
+
+    let user = all_traces(server, "user_id=user-fictional-42").await;
+    assert!(!user.is_empty());
+    assert!(user.iter().all(|t| t["user_id"] == "user-fictional-42"));
+
+    let errors = all_traces(server, "status=error").await;
+    let expected = everything
+        .iter()
+        .filter(|t| t["error_count"].as_u64().unwrap() > 0)
+        .count();
+    assert!(expected > 5);
+    assert_eq!(errors.len(), expected);
+
+    let slow = all_traces(server, "min_duration_ms=100").await;
+    assert!(
+        slow.iter()
+            .all(|t| t["duration_ms"].as_f64().unwrap() >= 100.0)
+    );
+    assert!(slow.len() < everything.len());
+
+    let pivot = &everything[everything.len() / 2];
+    let from = pivot["start_time"].as_str().unwrap();
+    let later = all_traces(server, &format!("from={from}")).await;
+    assert_eq!(later.len(), everything.len() / 2 + 1);
+    let earlier = all_traces(server, &format!("to={from}")).await;
+    assert_eq!(earlier.len() + later.len(), everything.len());
+}
+
+async fn full_text_search_finds_messages(server: &Server) {
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = all_traces(server, "q=Sampletown").await;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!found.is_empty(), "the full-text index never caught up");
+    for trace in &found {
+        let detail = server
+            .get_json(&format!(
+                "/api/v1/traces/{}",
+                trace["trace_id"].as_str().unwrap()
+            ))
+            .await;
+        assert!(detail["spans"].to_string().contains("Sampletown"));
+    }
+    assert!(all_traces(server, "q=xylophone").await.is_empty());
+    let phrase = all_traces(server, "q=blue%20widget").await;
+    assert!(!phrase.is_empty());
+}
+
+async fn spans_filter_by_kind_and_trace(server: &Server) {
+    let tools = server.get_json("/api/v1/spans?kind=tool&limit=1000").await;
+    let tools = list(&tools, "spans");
+    assert!(!tools.is_empty());
+    assert!(tools.iter().all(|span| span["kind"] == "tool"));
+    assert!(
+        tools.iter().all(|span| span["input_tokens"].is_null()),
+        "absent tokens must be null"
+    );
+
+    let failed = server
+        .get_json("/api/v1/spans?kind=llm&status=error&limit=1000")
+        .await;
+    let failed = list(&failed, "spans");
+    assert!(!failed.is_empty());
+    assert!(
+        failed
+            .iter()
+            .all(|span| span["status"] == "error" && span["kind"] == "llm")
+    );
+
+    let trace_id = tools[0]["trace_id"].as_str().unwrap();
+    let of_trace = server
+        .get_json(&format!("/api/v1/spans?trace_id={trace_id}&limit=1000"))
+        .await;
+    assert!(
+        list(&of_trace, "spans")
+            .iter()
+            .all(|span| span["trace_id"] == trace_id)
+    );
+
+    let first = server.get_json("/api/v1/spans?limit=3").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = server
+        .get_json(&format!("/api/v1/spans?limit=3&cursor={cursor}"))
+        .await;
+    assert_ne!(
+        list(&first, "spans")[0]["span_id"],
+        list(&second, "spans")[0]["span_id"]
+    );
+}
+
+async fn trace_detail_orders_spans(server: &Server, everything: &[Value]) {
+    let biggest = everything
+        .iter()
+        .max_by_key(|t| t["span_count"].as_u64().unwrap())
+        .unwrap();
+    let id = biggest["trace_id"].as_str().unwrap();
+    let detail = server.get_json(&format!("/api/v1/traces/{id}")).await;
+    let spans = list(&detail, "spans");
+    assert_eq!(spans.len() as u64, biggest["span_count"].as_u64().unwrap());
+    let starts: Vec<&str> = spans
+        .iter()
+        .map(|s| s["start_time"].as_str().unwrap())
+        .collect();
+    assert!(starts.windows(2).all(|pair| pair[0] <= pair[1]));
+    let roots = spans
+        .iter()
+        .filter(|s| s["parent_span_id"].is_null())
+        .count();
+    assert_eq!(roots, 1);
+    assert_eq!(
+        detail["trace"]["root_span_id"],
+        spans
+            .iter()
+            .find(|s| s["parent_span_id"].is_null())
+            .unwrap()["span_id"]
+    );
+    let time = starts[0];
+    assert_eq!(time.len(), "2026-12-04T19:43:55.713508815Z".len(), "{time}");
+}
+
+async fn sessions_group_traces(server: &Server) {
+    let sessions = server.get_json("/api/v1/sessions").await;
+    let sessions = list(&sessions, "sessions");
+    assert!(!sessions.is_empty());
+    let session = sessions
+        .iter()
+        .find(|s| s["session_id"] == "session-0001")
+        .unwrap();
+    let detail = server.get_json("/api/v1/sessions/session-0001").await;
+    let traces = list(&detail, "traces");
+    assert_eq!(
+        traces.len() as u64,
+        session["trace_count"].as_u64().unwrap()
+    );
+    assert!(traces.iter().all(|t| t["session_id"] == "session-0001"));
+    let (status, body) = error_of(server, "/api/v1/sessions/no-such-session").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+async fn invalid_parameters_are_400(server: &Server) {
+    let cases = [
+        ("/api/v1/traces?limit=0", "limit"),
+        ("/api/v1/traces?limit=abc", "limit"),
+        ("/api/v1/traces?from=yesterday", "from"),
+        (
+            "/api/v1/traces?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "from",
+        ),
+        ("/api/v1/traces?status=ok", "status"),
+        ("/api/v1/traces?min_duration_ms=-1", "min_duration_ms"),
+        ("/api/v1/traces?cursor=garbage", "cursor"),
+        ("/api/v1/traces?colour=blue", "colour"),
+        ("/api/v1/traces?q=%20", "q"),
+        ("/api/v1/spans?kind=robot", "kind"),
+        ("/api/v1/spans?trace_id=abc", "trace_id"),
+        ("/api/v1/traces/abc", "trace_id"),
+    ];
+    for (path, parameter) in cases {
+        let (status, body) = error_of(server, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_parameter", "{path}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(parameter), "{path}: {message}");
+    }
+    let (status, body) = error_of(server, "/api/v1/traces/0123456789abcdef0123456789abcdef").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+async fn openapi_lists_every_endpoint(server: &Server) {
+    let document = server.get_json("/api/v1/openapi.json").await;
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/traces",
+        "/api/v1/traces/{trace_id}",
+        "/api/v1/spans",
+        "/api/v1/sessions",
+        "/api/v1/sessions/{session_id}",
+        "/api/v1/health",
+    ] {
+        assert!(document["paths"][path]["get"].is_object(), "{path} missing");
+    }
+}
