@@ -45,7 +45,11 @@ pub struct SpanView {
     cost_usd: Option<f64>,
     /// One of `computed`, `reported`, `unpriced`, or null for spans without model usage.
     cost_status: Option<String>,
+    /// The cost computed from Glassbox's prices, beside a reported `cost_usd`.
+    computed_cost_usd: Option<f64>,
     ttft_ms: Option<f64>,
+    time_per_output_token_ms: Option<f64>,
+    output_tokens_per_second: Option<f64>,
     streaming: Option<bool>,
     finish_reasons: Vec<String>,
     /// Null when the payload carried no content.
@@ -117,7 +121,10 @@ impl From<Span> for SpanView {
             tokens_estimated: span.tokens_estimated,
             cost_usd: span.cost_usd,
             cost_status: span.cost_status.map(|status| status.as_str().to_owned()),
+            computed_cost_usd: span.computed_cost_usd,
             ttft_ms: span.ttft_ms,
+            time_per_output_token_ms: span.time_per_output_token_ms,
+            output_tokens_per_second: span.output_tokens_per_second,
             streaming: span.streaming,
             finish_reasons: span.finish_reasons,
             input_messages: span.input_messages,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use glassbox_store::{Store, StoreError, WriteBatch, WriteSummary};
+use glassbox_store::{StoreError, WriteBatch, WriteStore, WriteSummary};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Why a batch was not committed.
@@ -85,7 +85,7 @@ impl BatchWriter {
     /// Starts the writer task on the current Tokio runtime. The task ends after every handle
     /// is dropped and the queue is drained, which is how shutdown flushes accepted data.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn WriteStore>,
         options: WriterOptions,
     ) -> (BatchWriter, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -157,7 +157,7 @@ impl BatchWriter {
 }
 
 async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn WriteStore>,
     mut receiver: mpsc::UnboundedReceiver<Job>,
     permits: Arc<Semaphore>,
     stats: Arc<WriterStats>,
@@ -180,7 +180,7 @@ async fn run(
     }
 }
 
-async fn commit(store: &dyn Store, jobs: Vec<Job>, stats: &WriterStats) {
+async fn commit(store: &dyn WriteStore, jobs: Vec<Job>, stats: &WriterStats) {
     let mut combined = WriteBatch::default();
     let mut acks = Vec::with_capacity(jobs.len());
     for mut job in jobs {

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod content;
+pub mod error_class;
 pub mod ids;
 pub mod message;
 pub mod metric;
@@ -13,6 +14,7 @@ pub mod span;
 pub mod trace;
 
 pub use content::{ContentTarget, SpanContentPatch};
+pub use error_class::{ErrorClass, classify_error};
 pub use ids::{InvalidId, SpanId, TraceId};
 pub use message::{Message, ToolCall};
 pub use metric::{MetricKind, MetricPoint};

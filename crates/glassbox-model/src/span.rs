@@ -221,8 +221,15 @@ pub struct Span {
     pub cost_usd: Option<f64>,
     /// How `cost_usd` was obtained; `None` for spans without model usage.
     pub cost_status: Option<CostStatus>,
+    /// The cost Glassbox computed from its prices, kept beside a reported `cost_usd` so the two
+    /// can be compared; equal to `cost_usd` when the status is computed.
+    pub computed_cost_usd: Option<f64>,
     /// Time to first token in milliseconds.
     pub ttft_ms: Option<f64>,
+    /// Time per output token after the first, in milliseconds.
+    pub time_per_output_token_ms: Option<f64>,
+    /// Output tokens per second over the generation.
+    pub output_tokens_per_second: Option<f64>,
     /// Whether the response was streamed.
     pub streaming: Option<bool>,
     /// Finish reasons as the provider returned them.
@@ -274,7 +281,10 @@ impl Span {
             tokens_estimated: false,
             cost_usd: None,
             cost_status: None,
+            computed_cost_usd: None,
             ttft_ms: None,
+            time_per_output_token_ms: None,
+            output_tokens_per_second: None,
             streaming: None,
             finish_reasons: Vec::new(),
             input_messages: None,

@@ -8,14 +8,19 @@
 
 mod batch;
 mod error;
+mod metrics;
 mod query;
+pub mod sketch;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use glassbox_model::{Span, TraceId, TraceSummary};
 
 pub use batch::{LogRecordRow, WriteBatch, WriteSummary};
 pub use error::StoreError;
+pub use metrics::{Aggregate, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series};
 pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
@@ -28,12 +33,41 @@ pub struct TraceDetail {
     pub spans: Vec<Span>,
 }
 
-/// Storage of spans, traces, metric points and log records.
+/// A function that recomputes the cost fields of a stored span after a price change.
+pub type Repricer = Arc<dyn Fn(&mut Span) + Send + Sync>;
+
+/// The write side: what the batch writer and maintenance commands need.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait WriteStore: Send + Sync + 'static {
     /// Commits a batch in one transaction. When this returns `Ok`, the batch is durable.
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError>;
 
+    /// Flushes background work (the full-text index) and checkpoints the write-ahead log.
+    async fn flush(&self) -> Result<(), StoreError>;
+
+    /// Recomputes the cost of the model spans that started in `[from, to)` (nanoseconds),
+    /// optionally of one model only, then the trace totals and rollups they feed. Returns how
+    /// many spans changed.
+    async fn reprice(
+        &self,
+        from_unix_nano: u64,
+        to_unix_nano: u64,
+        model: Option<String>,
+        repricer: Repricer,
+    ) -> Result<u64, StoreError>;
+
+    /// Recomputes the rollups of `[from, to)` (nanoseconds, widened to whole hours) from the
+    /// stored spans; returns how many spans were read.
+    async fn rebuild_rollups(
+        &self,
+        from_unix_nano: u64,
+        to_unix_nano: u64,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Traces, spans and sessions.
+#[async_trait]
+pub trait TraceStore: Send + Sync + 'static {
     /// Lists trace summaries matching the filter, newest first.
     async fn list_traces(
         &self,
@@ -63,7 +97,41 @@ pub trait Store: Send + Sync + 'static {
         &self,
         session_id: String,
     ) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>, StoreError>;
-
-    /// Flushes background work (the full-text index) and checkpoints the write-ahead log.
-    async fn flush(&self) -> Result<(), StoreError>;
 }
+
+/// Aggregates over spans.
+#[async_trait]
+pub trait MetricsStore: Send + Sync + 'static {
+    /// Totals per group over a range, largest count first.
+    async fn summary(
+        &self,
+        filter: MetricsFilter,
+        group_by: Option<GroupBy>,
+    ) -> Result<Vec<GroupAggregate>, StoreError>;
+
+    /// Totals per group and time step (`step_seconds`, a multiple of 60).
+    async fn timeseries(
+        &self,
+        filter: MetricsFilter,
+        group_by: Option<GroupBy>,
+        step_seconds: i64,
+    ) -> Result<Vec<Series>, StoreError>;
+
+    /// Statistics of the application's own functions (non-model spans) by service and name.
+    async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError>;
+}
+
+/// Small documents of settings that the server changes at run time (custom prices).
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    /// Returns a setting's JSON value, `None` when never set.
+    async fn setting(&self, key: String) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Replaces a setting's value.
+    async fn put_setting(&self, key: String, value: serde_json::Value) -> Result<(), StoreError>;
+}
+
+/// Every query family; what the server holds.
+pub trait Store: WriteStore + TraceStore + MetricsStore + SettingsStore {}
+
+impl<T: WriteStore + TraceStore + MetricsStore + SettingsStore> Store for T {}

@@ -30,7 +30,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(store);
 
     let (writer, writer_task) = BatchWriter::start(
-        Arc::clone(&store),
+        Arc::clone(&store) as Arc<dyn glassbox_store::WriteStore>,
         WriterOptions {
             queue_records: config.ingest.queue_records,
             max_batch_records: config.ingest.max_batch_records,

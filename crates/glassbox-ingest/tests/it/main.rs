@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriteError, WriterOptions};
 use glassbox_model::{Span, SpanId, TraceId};
 use glassbox_store::{
-    Cursor, Page, SessionSummary, SpanFilter, SqliteOptions, SqliteStore, Store, StoreError,
-    TraceDetail, TraceFilter, WriteBatch, WriteSummary,
+    Repricer, SqliteOptions, SqliteStore, StoreError, TraceStore, WriteBatch, WriteStore,
+    WriteSummary,
 };
 use tokio::sync::Semaphore;
 
@@ -22,43 +22,25 @@ struct GatedStore {
 }
 
 #[async_trait]
-impl Store for GatedStore {
+impl WriteStore for GatedStore {
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
         self.gate.acquire().await.unwrap().forget();
         self.inner.write(batch).await
     }
-    async fn list_traces(
-        &self,
-        f: TraceFilter,
-        p: Page,
-    ) -> Result<(Vec<glassbox_model::TraceSummary>, Option<Cursor>), StoreError> {
-        self.inner.list_traces(f, p).await
-    }
-    async fn trace(&self, id: TraceId) -> Result<Option<TraceDetail>, StoreError> {
-        self.inner.trace(id).await
-    }
-    async fn list_spans(
-        &self,
-        f: SpanFilter,
-        p: Page,
-    ) -> Result<(Vec<Span>, Option<Cursor>), StoreError> {
-        self.inner.list_spans(f, p).await
-    }
-    async fn list_sessions(
-        &self,
-        f: TraceFilter,
-        p: Page,
-    ) -> Result<(Vec<SessionSummary>, Option<Cursor>), StoreError> {
-        self.inner.list_sessions(f, p).await
-    }
-    async fn session(
-        &self,
-        id: String,
-    ) -> Result<Option<(SessionSummary, Vec<glassbox_model::TraceSummary>)>, StoreError> {
-        self.inner.session(id).await
-    }
     async fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush().await
+    }
+    async fn reprice(
+        &self,
+        from: u64,
+        to: u64,
+        model: Option<String>,
+        repricer: Repricer,
+    ) -> Result<u64, StoreError> {
+        self.inner.reprice(from, to, model, repricer).await
+    }
+    async fn rebuild_rollups(&self, from: u64, to: u64) -> Result<u64, StoreError> {
+        self.inner.rebuild_rollups(from, to).await
     }
 }
 

@@ -3,7 +3,10 @@
 
 mod content;
 mod fts;
+mod maintenance;
+mod metrics;
 mod read;
+mod rollup;
 mod rows;
 mod schema;
 mod summary;
@@ -20,8 +23,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::batch::{WriteBatch, WriteSummary};
 use crate::error::StoreError;
+use crate::metrics::{FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series};
 use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
-use crate::{Store, TraceDetail};
+use crate::{MetricsStore, Repricer, SettingsStore, TraceDetail, TraceStore, WriteStore};
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "glassbox.db";
@@ -203,7 +207,7 @@ fn open_reader(path: &Path) -> Result<Mutex<Connection>, StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl WriteStore for SqliteStore {
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.write_blocking(&batch))
@@ -211,6 +215,109 @@ impl Store for SqliteStore {
             .map_err(|error| StoreError::Task(error.to_string()))?
     }
 
+    async fn flush(&self) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush_blocking())
+            .await
+            .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
+    async fn reprice(
+        &self,
+        from_unix_nano: u64,
+        to_unix_nano: u64,
+        model: Option<String>,
+        repricer: Repricer,
+    ) -> Result<u64, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = lock(&store.inner.writer);
+            let transaction = connection.transaction()?;
+            let changed = maintenance::reprice(
+                &transaction,
+                from_unix_nano,
+                to_unix_nano,
+                model.as_deref(),
+                repricer.as_ref(),
+            )?;
+            transaction.commit()?;
+            Ok(changed)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
+    async fn rebuild_rollups(
+        &self,
+        from_unix_nano: u64,
+        to_unix_nano: u64,
+    ) -> Result<u64, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = lock(&store.inner.writer);
+            let transaction = connection.transaction()?;
+            let seconds = |nanos: u64| rows::to_sql_int(nanos / 1_000_000_000);
+            let rebuilt = rollup::rebuild(
+                &transaction,
+                seconds(from_unix_nano),
+                seconds(to_unix_nano).saturating_add(1),
+            )?;
+            transaction.commit()?;
+            Ok(rebuilt)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+}
+
+#[async_trait]
+impl MetricsStore for SqliteStore {
+    async fn summary(
+        &self,
+        filter: MetricsFilter,
+        group_by: Option<GroupBy>,
+    ) -> Result<Vec<GroupAggregate>, StoreError> {
+        self.read(move |connection| metrics::summary(connection, &filter, group_by))
+            .await
+    }
+
+    async fn timeseries(
+        &self,
+        filter: MetricsFilter,
+        group_by: Option<GroupBy>,
+        step_seconds: i64,
+    ) -> Result<Vec<Series>, StoreError> {
+        self.read(move |connection| {
+            metrics::timeseries(connection, &filter, group_by, step_seconds)
+        })
+        .await
+    }
+
+    async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError> {
+        self.read(move |connection| metrics::functions(connection, &filter))
+            .await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn setting(&self, key: String) -> Result<Option<serde_json::Value>, StoreError> {
+        self.read(move |connection| maintenance::setting(connection, &key))
+            .await
+    }
+
+    async fn put_setting(&self, key: String, value: serde_json::Value) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            maintenance::put_setting(&lock(&store.inner.writer), &key, &value)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+}
+
+#[async_trait]
+impl TraceStore for SqliteStore {
     async fn list_traces(
         &self,
         filter: TraceFilter,
@@ -249,12 +356,5 @@ impl Store for SqliteStore {
     ) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>, StoreError> {
         self.read(move |connection| read::session(connection, &session_id))
             .await
-    }
-
-    async fn flush(&self) -> Result<(), StoreError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.flush_blocking())
-            .await
-            .map_err(|error| StoreError::Task(error.to_string()))?
     }
 }

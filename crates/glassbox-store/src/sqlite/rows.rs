@@ -17,10 +17,11 @@ pub(crate) const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, 
     cached_input_tokens, cache_write_input_tokens, reasoning_tokens, total_tokens, \
     tokens_estimated, cost_usd, cost_status, ttft_ms, streaming, tool_name, user_id, session_id, \
     finish_reasons, tags, metadata, input_messages, output_messages, attributes, \
-    resource_attributes, events";
+    resource_attributes, events, computed_cost_usd, time_per_output_token_ms, \
+    output_tokens_per_second";
 
 /// Number of columns in [`SPAN_COLUMNS`].
-pub(crate) const SPAN_COLUMN_COUNT: usize = 40;
+pub(crate) const SPAN_COLUMN_COUNT: usize = 43;
 
 /// Converts an unsigned count or time to SQLite's signed integer, saturating.
 pub(crate) fn to_sql_int(value: u64) -> i64 {
@@ -96,6 +97,12 @@ pub(crate) fn span_values(span: &Span) -> Vec<SqlValue> {
         json_text(&span.attributes),
         json_text(&span.resource_attributes),
         json_text(&span.events),
+        span.computed_cost_usd
+            .map_or(SqlValue::Null, SqlValue::Real),
+        span.time_per_output_token_ms
+            .map_or(SqlValue::Null, SqlValue::Real),
+        span.output_tokens_per_second
+            .map_or(SqlValue::Null, SqlValue::Real),
     ]
 }
 
@@ -205,7 +212,10 @@ pub(crate) fn span_from_row(row: &Row<'_>, offset: usize) -> Result<Span, StoreE
         tokens_estimated: estimated != 0,
         cost_usd: row.get(at(25))?,
         cost_status: cost_status.as_deref().and_then(CostStatus::parse),
+        computed_cost_usd: row.get(at(40))?,
         ttft_ms: row.get(at(27))?,
+        time_per_output_token_ms: row.get(at(41))?,
+        output_tokens_per_second: row.get(at(42))?,
         streaming: streaming.map(|flag| flag != 0),
         tool_name: row.get(at(29))?,
         user_id: row.get(at(30))?,

@@ -4,9 +4,11 @@ use rusqlite::Connection;
 
 use crate::error::StoreError;
 
-/// Migrations in order; migration `i` brings the schema to version `i + 1`.
+/// Migrations in order; migration `i` brings the schema to version `i + 1`: 1 holds spans,
+/// traces, content, metric points and logs; 2 the per-minute and per-hour rollups and settings.
 /// Never edit a released migration: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE spans (
     id INTEGER PRIMARY KEY,
     trace_id BLOB NOT NULL,
@@ -36,7 +38,10 @@ CREATE TABLE spans (
     tokens_estimated INTEGER NOT NULL,
     cost_usd REAL,
     cost_status TEXT,
+    computed_cost_usd REAL,
     ttft_ms REAL,
+    time_per_output_token_ms REAL,
+    output_tokens_per_second REAL,
     streaming INTEGER,
     tool_name TEXT,
     user_id TEXT,
@@ -137,7 +142,71 @@ CREATE TABLE fts_progress (
     indexed_up_to INTEGER NOT NULL
 );
 INSERT INTO fts_progress VALUES (1, 0);
-"#];
+"#,
+    r#"
+CREATE TABLE rollups_minute (
+    bucket INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors_rate_limited INTEGER NOT NULL,
+    errors_timeout INTEGER NOT NULL,
+    errors_server INTEGER NOT NULL,
+    errors_client INTEGER NOT NULL,
+    errors_content_filter INTEGER NOT NULL,
+    errors_other INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_input_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    unpriced_count INTEGER NOT NULL,
+    latency BLOB NOT NULL,
+    ttft BLOB NOT NULL,
+    tokens_per_second BLOB NOT NULL,
+    PRIMARY KEY (bucket, service, provider, model, operation, kind)
+) WITHOUT ROWID;
+CREATE TABLE rollups_hour (
+    bucket INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors_rate_limited INTEGER NOT NULL,
+    errors_timeout INTEGER NOT NULL,
+    errors_server INTEGER NOT NULL,
+    errors_client INTEGER NOT NULL,
+    errors_content_filter INTEGER NOT NULL,
+    errors_other INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_input_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    unpriced_count INTEGER NOT NULL,
+    latency BLOB NOT NULL,
+    ttft BLOB NOT NULL,
+    tokens_per_second BLOB NOT NULL,
+    PRIMARY KEY (bucket, service, provider, model, operation, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];
 
 /// Brings the database to the newest schema version, in one transaction per migration.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {

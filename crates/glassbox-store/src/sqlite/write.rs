@@ -6,6 +6,7 @@ use glassbox_model::{Span, TraceId};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::content;
+use super::rollup;
 use super::rows::{
     SPAN_COLUMN_COUNT, SPAN_COLUMNS, as_params, span_from_row, span_values, to_sql_int,
 };
@@ -37,6 +38,10 @@ pub(crate) fn write_batch(
         }
     }
     update_summaries(transaction, &new_spans, &recompute)?;
+    rollup::add_spans(transaction, new_spans.values().flatten().copied())?;
+    if !recompute.is_empty() {
+        rebuild_rollups_of(transaction, &batch.spans, &recompute)?;
+    }
 
     let mut dirty = BTreeSet::new();
     let (applied, pending) =
@@ -112,6 +117,23 @@ fn update_summaries(
             row.merge(span);
         }
         row.save(transaction)?;
+    }
+    Ok(())
+}
+
+/// Recomputes the rollup hours touched by resent spans, so a resend is not counted twice.
+fn rebuild_rollups_of(
+    transaction: &Transaction<'_>,
+    spans: &[Span],
+    resent_traces: &HashSet<TraceId>,
+) -> Result<(), StoreError> {
+    let hours: BTreeSet<i64> = spans
+        .iter()
+        .filter(|span| resent_traces.contains(&span.trace_id))
+        .map(|span| rollup::bucket_of(span.start_time_unix_nano, rollup::HOUR))
+        .collect();
+    for hour in hours {
+        rollup::rebuild(transaction, hour, hour + rollup::HOUR)?;
     }
     Ok(())
 }

@@ -188,3 +188,190 @@ pub async fn span_pagination_is_stable(store: Arc<dyn Store>) {
     seen.dedup();
     assert_eq!(seen.len(), 25);
 }
+
+use glassbox_store::{GroupBy, MetricsFilter};
+
+fn llm_at(trace: u8, id: u8, start_ms: u64, duration_ms: u64, model: &str) -> Span {
+    let mut span = llm(trace, id, None, start_ms, 10, 5);
+    span.end_time_unix_nano = span.start_time_unix_nano + duration_ms * 1_000_000;
+    span.response_model = Some(model.into());
+    span.provider = Some("openai".into());
+    span.operation = Some("chat".into());
+    span
+}
+
+fn whole_range() -> MetricsFilter {
+    MetricsFilter {
+        from_unix_nano: T0 - 3_600_000_000_000,
+        to_unix_nano: T0 + 10 * 86_400_000_000_000,
+        ..Default::default()
+    }
+}
+
+/// A deterministic pseudo-random sequence in [0, 1).
+fn xorshift(state: &mut u64) -> f64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub async fn rollup_percentiles_match_exact_ones(store: Arc<dyn Store>) {
+    let mut state = 7;
+    let mut durations = Vec::new();
+    let mut spans = Vec::new();
+    // 3,000 spans over about two days, so both hour and minute rows are read.
+    for index in 0..3_000u64 {
+        let duration = 1 + (xorshift(&mut state) * 8.0).exp() as u64;
+        let start_ms = index * 60_000 + (xorshift(&mut state) * 59_000.0) as u64;
+        let trace = (index % 250) as u8;
+        let id = (index / 250 + 1) as u8;
+        spans.push(llm_at(trace, id, start_ms, duration, "gpt-4o"));
+        durations.push(duration as f64);
+    }
+    write_spans(&store, spans).await;
+
+    let groups = store
+        .summary(whole_range(), Some(GroupBy::Model))
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    let aggregate = &groups[0].aggregate;
+    assert_eq!(groups[0].key.as_deref(), Some("gpt-4o"));
+    assert_eq!(aggregate.count, 3_000);
+    assert_eq!(aggregate.input_tokens, 30_000);
+    durations.sort_by(f64::total_cmp);
+    for q in [0.5, 0.9, 0.95, 0.99] {
+        let exact = durations[(q * (durations.len() - 1) as f64).floor() as usize];
+        let estimate = aggregate.latency_ms.quantile(q).unwrap();
+        assert!(
+            (estimate - exact).abs() / exact <= 0.01 + 1e-9,
+            "q={q}: {estimate} vs {exact}"
+        );
+    }
+
+    // A range that cuts hours in the middle reads minute rows at both ends.
+    let partial = MetricsFilter {
+        from_unix_nano: T0 + 90 * 60_000_000_000,
+        to_unix_nano: T0 + 1_000 * 60_000_000_000,
+        ..Default::default()
+    };
+    let rollup_count = store.summary(partial.clone(), None).await.unwrap()[0]
+        .aggregate
+        .count;
+    let by_spans = MetricsFilter {
+        tag: None,
+        user_id: Some("nobody".into()),
+        ..partial
+    };
+    assert!(store.summary(by_spans, None).await.unwrap().is_empty());
+    assert_eq!(rollup_count, 910);
+}
+
+pub async fn rollups_ignore_resent_spans(store: Arc<dyn Store>) {
+    let spans = vec![llm_at(9, 1, 0, 100, "a"), llm_at(9, 2, 10, 200, "b")];
+    write_spans(&store, spans.clone()).await;
+    write_spans(&store, spans).await;
+    let total = store.summary(whole_range(), None).await.unwrap();
+    assert_eq!(total[0].aggregate.count, 2);
+    assert_eq!(total[0].aggregate.cost_usd, Some(1.0));
+}
+
+pub async fn summary_groups_by_span_fields(store: Arc<dyn Store>) {
+    let mut first = llm_at(10, 1, 0, 100, "a");
+    first.user_id = Some("u-1".into());
+    first.tags = vec!["beta".into(), "eu".into()];
+    let mut second = llm_at(10, 2, 10, 100, "a");
+    second.user_id = Some("u-2".into());
+    second.tags = vec!["eu".into()];
+    second.status = SpanStatus::Error;
+    second.error_type = Some("RateLimitError".into());
+    write_spans(&store, vec![first, second]).await;
+
+    let by_tag = store
+        .summary(whole_range(), Some(GroupBy::Tag))
+        .await
+        .unwrap();
+    let counts: Vec<(Option<&str>, u64)> = by_tag
+        .iter()
+        .map(|g| (g.key.as_deref(), g.aggregate.count))
+        .collect();
+    assert_eq!(counts, [(Some("eu"), 2), (Some("beta"), 1)]);
+    let by_user = store
+        .summary(whole_range(), Some(GroupBy::UserId))
+        .await
+        .unwrap();
+    assert_eq!(by_user.len(), 2);
+    let total = store.summary(whole_range(), None).await.unwrap();
+    assert_eq!(total[0].aggregate.error_count, 1);
+    assert_eq!(
+        total[0]
+            .aggregate
+            .errors_of(glassbox_model::ErrorClass::RateLimited),
+        1
+    );
+}
+
+pub async fn timeseries_fills_steps(store: Arc<dyn Store>) {
+    let spans = (0..6u8)
+        .map(|i| llm_at(11, i + 1, u64::from(i) * 600_000, 50, "a"))
+        .collect();
+    write_spans(&store, spans).await;
+    let filter = MetricsFilter {
+        from_unix_nano: T0 - T0 % 3_600_000_000_000,
+        to_unix_nano: T0 + 7_200_000_000_000,
+        ..Default::default()
+    };
+    let series = store.timeseries(filter, None, 1_200).await.unwrap();
+    assert_eq!(series.len(), 1);
+    let counts: u64 = series[0].steps.iter().map(|(_, a)| a.count).sum();
+    assert_eq!(counts, 6);
+    assert!(series[0].steps.iter().all(|(_, a)| a.count <= 2));
+}
+
+pub async fn functions_report_self_time(store: Arc<dyn Store>) {
+    let mut root = span(12, 1, None, 0, 1_000);
+    root.kind = SpanKind::Agent;
+    root.name = "agent".into();
+    let mut tool = span(12, 2, Some(1), 100, 400);
+    tool.kind = SpanKind::Tool;
+    tool.name = "search".into();
+    let model_call = llm(12, 3, Some(1), 500, 1, 1);
+    write_spans(&store, vec![root, tool, model_call]).await;
+
+    let functions = store.functions(whole_range()).await.unwrap();
+    let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["agent", "search"]);
+    let agent = &functions[0];
+    assert_eq!(agent.total_ms, 1_000.0);
+    assert_eq!(agent.self_ms, 1_000.0 - 300.0 - 10.0);
+    assert_eq!(agent.trace_ms, 1_000.0);
+    assert_eq!(functions[1].kind, SpanKind::Tool);
+    assert_eq!(functions[1].slowest[0].1, 300.0);
+}
+
+pub async fn reprice_updates_spans_traces_and_rollups(store: Arc<dyn Store>) {
+    write_spans(
+        &store,
+        vec![
+            llm_at(13, 1, 0, 100, "gpt-4o"),
+            llm_at(13, 2, 5, 100, "other"),
+        ],
+    )
+    .await;
+    let repricer: glassbox_store::Repricer = Arc::new(|span: &mut Span| {
+        if span.model() == Some("gpt-4o") {
+            span.cost_usd = Some(2.0);
+            span.computed_cost_usd = Some(2.0);
+        }
+    });
+    let changed = store
+        .reprice(T0 - 1, T0 + 60_000_000_000, None, repricer)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    let trace = store.trace(TraceId([13; 16])).await.unwrap().unwrap();
+    assert_eq!(trace.trace.cost_usd, Some(2.5));
+    let total = store.summary(whole_range(), None).await.unwrap();
+    assert_eq!(total[0].aggregate.cost_usd, Some(2.5));
+}

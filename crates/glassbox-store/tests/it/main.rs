@@ -7,7 +7,7 @@ mod conformance;
 
 use std::sync::Arc;
 
-use glassbox_store::{SqliteOptions, SqliteStore, Store};
+use glassbox_store::{SqliteOptions, SqliteStore, Store, TraceStore, WriteStore};
 
 /// A fresh SQLite store in a temporary directory.
 fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -35,6 +35,12 @@ conformance_cases!(sqlite:
     content_by_response_id,
     absent_values_stay_null,
     span_pagination_is_stable,
+    rollup_percentiles_match_exact_ones,
+    rollups_ignore_resent_spans,
+    summary_groups_by_span_fields,
+    timeseries_fills_steps,
+    functions_report_self_time,
+    reprice_updates_spans_traces_and_rollups,
 );
 
 #[tokio::test]

@@ -1,0 +1,373 @@
+//! The metrics read path: summaries and time series from the rollups when their dimensions
+//! suffice, otherwise from the spans; and the statistics of application functions.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use glassbox_model::{Span, SpanKind, TraceId};
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+
+use super::rollup::{self, RollupKey, Table};
+use super::rows::{SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
+use crate::error::StoreError;
+use crate::metrics::{Aggregate, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series};
+use crate::sketch::Sketch;
+
+/// Slowest calls kept per function.
+const SLOWEST_KEPT: usize = 5;
+
+fn minute_bounds(filter: &MetricsFilter) -> (i64, i64) {
+    let from = rollup::bucket_of(filter.from_unix_nano, rollup::MINUTE);
+    let end = rollup::bucket_of(filter.to_unix_nano, rollup::MINUTE);
+    let to = if to_sql_int(filter.to_unix_nano) > end.saturating_mul(1_000_000_000) {
+        end + rollup::MINUTE
+    } else {
+        end
+    };
+    (from, to)
+}
+
+fn uses_rollups(filter: &MetricsFilter, group_by: Option<GroupBy>) -> bool {
+    filter.in_rollups() && group_by.is_none_or(GroupBy::in_rollups)
+}
+
+fn rollup_key(key: &RollupKey, group_by: Option<GroupBy>) -> Option<String> {
+    let value = match group_by? {
+        GroupBy::Model => &key.model,
+        GroupBy::Provider => &key.provider,
+        GroupBy::Service => &key.service,
+        GroupBy::Operation => &key.operation,
+        GroupBy::Kind => &key.kind,
+        GroupBy::UserId | GroupBy::SessionId | GroupBy::Tag => return None,
+    };
+    (!value.is_empty()).then(|| value.clone())
+}
+
+fn span_keys(span: &Span, group_by: Option<GroupBy>) -> Vec<Option<String>> {
+    let Some(group_by) = group_by else {
+        return vec![None];
+    };
+    let value = match group_by {
+        GroupBy::Model => span.model().map(str::to_owned),
+        GroupBy::Provider => span.provider.clone(),
+        GroupBy::Service => span.service_name.clone(),
+        GroupBy::Operation => span.operation.clone(),
+        GroupBy::Kind => Some(span.kind.as_str().to_owned()),
+        GroupBy::UserId => span.user_id.clone(),
+        GroupBy::SessionId => span.session_id.clone(),
+        GroupBy::Tag if span.tags.is_empty() => None,
+        GroupBy::Tag => return span.tags.iter().cloned().map(Some).collect(),
+    };
+    vec![value]
+}
+
+/// Totals per group over the filter's range, largest count first.
+pub(crate) fn summary(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    group_by: Option<GroupBy>,
+) -> Result<Vec<GroupAggregate>, StoreError> {
+    let mut groups: HashMap<Option<String>, Aggregate> = HashMap::new();
+    if uses_rollups(filter, group_by) {
+        let (from, to) = minute_bounds(filter);
+        for (table, start, end) in rollup::split_range(from, to) {
+            rollup::read(connection, table, start, end, filter, &mut |row| {
+                groups
+                    .entry(rollup_key(&row.key, group_by))
+                    .or_default()
+                    .merge(&row.aggregate);
+            })?;
+        }
+    } else {
+        scan_spans(connection, filter, &mut |span| {
+            for key in span_keys(span, group_by) {
+                groups.entry(key).or_default().add_span(span);
+            }
+        })?;
+    }
+    let mut groups: Vec<GroupAggregate> = groups
+        .into_iter()
+        .map(|(key, aggregate)| GroupAggregate { key, aggregate })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.aggregate
+            .count
+            .cmp(&a.aggregate.count)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    Ok(groups)
+}
+
+/// Aggregates per group and time step. `step` is in seconds, a multiple of 60.
+pub(crate) fn timeseries(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    group_by: Option<GroupBy>,
+    step: i64,
+) -> Result<Vec<Series>, StoreError> {
+    let (from, to) = minute_bounds(filter);
+    let step_of = |seconds: i64| from + (seconds - from).div_euclid(step) * step;
+    let mut series: HashMap<Option<String>, BTreeMap<i64, Aggregate>> = HashMap::new();
+    if uses_rollups(filter, group_by) {
+        let hours_align = step % rollup::HOUR == 0 && from % rollup::HOUR == 0;
+        let parts = if hours_align {
+            rollup::split_range(from, to)
+        } else {
+            vec![(Table::Minute, from, to)]
+        };
+        for (table, start, end) in parts {
+            rollup::read(connection, table, start, end, filter, &mut |row| {
+                let steps = series.entry(rollup_key(&row.key, group_by)).or_default();
+                steps
+                    .entry(step_of(row.bucket))
+                    .or_default()
+                    .merge(&row.aggregate);
+            })?;
+        }
+    } else {
+        scan_spans(connection, filter, &mut |span| {
+            let seconds = to_sql_int(span.start_time_unix_nano / 1_000_000_000);
+            for key in span_keys(span, group_by) {
+                let steps = series.entry(key).or_default();
+                steps.entry(step_of(seconds)).or_default().add_span(span);
+            }
+        })?;
+    }
+    let mut series: Vec<Series> = series
+        .into_iter()
+        .map(|(key, steps)| Series {
+            key,
+            steps: steps
+                .into_iter()
+                .map(|(start, aggregate)| {
+                    (u64::try_from(start).unwrap_or(0) * 1_000_000_000, aggregate)
+                })
+                .collect(),
+        })
+        .collect();
+    series.sort_by(|a, b| {
+        total_count(b)
+            .cmp(&total_count(a))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    Ok(series)
+}
+
+fn total_count(series: &Series) -> u64 {
+    series
+        .steps
+        .iter()
+        .map(|(_, aggregate)| aggregate.count)
+        .sum()
+}
+
+/// Reads every span that matches the filter, oldest first.
+fn scan_spans(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    visit: &mut dyn FnMut(&Span),
+) -> Result<(), StoreError> {
+    let mut sql =
+        format!("SELECT {SPAN_COLUMNS} FROM spans WHERE start_ns >= ?1 AND start_ns < ?2");
+    let mut values = vec![
+        SqlValue::Integer(to_sql_int(filter.from_unix_nano)),
+        SqlValue::Integer(to_sql_int(filter.to_unix_nano)),
+    ];
+    let mut push = |clause: &str, value: &str, values: &mut Vec<SqlValue>| {
+        values.push(SqlValue::Text(value.to_owned()));
+        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+    };
+    for (clause, value) in [
+        (" AND service_name = ?", &filter.service),
+        (" AND provider = ?", &filter.provider),
+        (
+            " AND coalesce(response_model, request_model) = ?",
+            &filter.model,
+        ),
+        (" AND operation = ?", &filter.operation),
+        (" AND user_id = ?", &filter.user_id),
+        (" AND session_id = ?", &filter.session_id),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(spans.tags) WHERE value = ?)",
+            &filter.tag,
+        ),
+    ] {
+        if let Some(value) = value {
+            push(clause, value, &mut values);
+        }
+    }
+    if !filter.kinds.is_empty() {
+        let kinds: Vec<&str> = filter.kinds.iter().map(|kind| kind.as_str()).collect();
+        let placeholders: Vec<String> = kinds
+            .iter()
+            .map(|kind| {
+                values.push(SqlValue::Text((*kind).to_owned()));
+                format!("?{}", values.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND kind IN ({})", placeholders.join(", ")));
+    }
+    sql.push_str(" ORDER BY start_ns");
+
+    let mut statement = connection.prepare(&sql)?;
+    let mut rows = statement.query(as_params(&values).as_slice())?;
+    while let Some(row) = rows.next()? {
+        visit(&span_from_row(row, 0)?);
+    }
+    Ok(())
+}
+
+/// A function: its service and span name.
+type FunctionKey = (Option<String>, String);
+
+/// Statistics being built, the traces already counted, and calls per span kind.
+type FunctionAccumulator = (FunctionStats, HashSet<TraceId>, HashMap<SpanKind, u64>);
+
+/// One span as the function statistics need it.
+struct FunctionCall {
+    trace_id: TraceId,
+    span_id: [u8; 8],
+    parent: Option<[u8; 8]>,
+    service: Option<String>,
+    name: String,
+    kind: SpanKind,
+    duration_ms: f64,
+    failed: bool,
+    trace_ms: f64,
+}
+
+/// Statistics of every non-model span name by service in the range, by total time.
+pub(crate) fn functions(
+    connection: &Connection,
+    filter: &MetricsFilter,
+) -> Result<Vec<FunctionStats>, StoreError> {
+    let calls = read_calls(connection, filter)?;
+    let mut children_ms: HashMap<(TraceId, [u8; 8]), f64> = HashMap::new();
+    for call in &calls {
+        if let Some(parent) = call.parent {
+            *children_ms.entry((call.trace_id, parent)).or_default() += call.duration_ms;
+        }
+    }
+
+    let mut stats: HashMap<FunctionKey, FunctionAccumulator> = HashMap::new();
+    for call in calls
+        .iter()
+        .filter(|call| !matches!(call.kind, SpanKind::Llm | SpanKind::Embedding))
+    {
+        if filter
+            .service
+            .as_ref()
+            .is_some_and(|service| call.service.as_ref() != Some(service))
+        {
+            continue;
+        }
+        let (entry, traces, kinds) = stats
+            .entry((call.service.clone(), call.name.clone()))
+            .or_insert_with(|| (empty_function(call), HashSet::new(), HashMap::new()));
+        entry.calls += 1;
+        entry.errors += u64::from(call.failed);
+        entry.duration_ms.add(call.duration_ms);
+        entry.total_ms += call.duration_ms;
+        let children = children_ms
+            .get(&(call.trace_id, call.span_id))
+            .copied()
+            .unwrap_or(0.0);
+        // Children that run in parallel can add up to more than the parent: self time is
+        // never negative.
+        entry.self_ms += (call.duration_ms - children).max(0.0);
+        if traces.insert(call.trace_id) {
+            entry.trace_ms += call.trace_ms;
+        }
+        *kinds.entry(call.kind).or_default() += 1;
+        keep_slowest(&mut entry.slowest, call.trace_id, call.duration_ms);
+    }
+
+    let mut functions: Vec<FunctionStats> = stats
+        .into_values()
+        .map(|(mut stats, _, kinds)| {
+            stats.kind = kinds
+                .into_iter()
+                .max_by_key(|(_, count)| *count)
+                .map_or(SpanKind::Other, |(kind, _)| kind);
+            stats
+        })
+        .collect();
+    functions.sort_by(|a, b| {
+        b.total_ms
+            .total_cmp(&a.total_ms)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(functions)
+}
+
+fn empty_function(call: &FunctionCall) -> FunctionStats {
+    FunctionStats {
+        service: call.service.clone(),
+        name: call.name.clone(),
+        kind: call.kind,
+        calls: 0,
+        errors: 0,
+        duration_ms: Sketch::new(),
+        total_ms: 0.0,
+        self_ms: 0.0,
+        trace_ms: 0.0,
+        slowest: Vec::new(),
+    }
+}
+
+fn keep_slowest(slowest: &mut Vec<(TraceId, f64)>, trace_id: TraceId, duration_ms: f64) {
+    if slowest.len() == SLOWEST_KEPT
+        && slowest
+            .last()
+            .is_some_and(|(_, fastest)| *fastest >= duration_ms)
+    {
+        return;
+    }
+    slowest.push((trace_id, duration_ms));
+    slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    slowest.truncate(SLOWEST_KEPT);
+}
+
+fn read_calls(
+    connection: &Connection,
+    filter: &MetricsFilter,
+) -> Result<Vec<FunctionCall>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT spans.trace_id, spans.span_id, spans.parent_span_id, spans.service_name, spans.name, \
+         spans.kind, spans.duration_ns, spans.status, traces.duration_ns \
+         FROM spans LEFT JOIN traces ON traces.trace_id = spans.trace_id \
+         WHERE spans.start_ns >= ?1 AND spans.start_ns < ?2",
+    )?;
+    let mut rows = statement.query(rusqlite::params![
+        to_sql_int(filter.from_unix_nano),
+        to_sql_int(filter.to_unix_nano)
+    ])?;
+    let mut calls = Vec::new();
+    while let Some(row) = rows.next()? {
+        let trace_id: Vec<u8> = row.get(0)?;
+        let span_id: Vec<u8> = row.get(1)?;
+        let parent: Option<Vec<u8>> = row.get(2)?;
+        let kind: String = row.get(5)?;
+        let status: String = row.get(7)?;
+        let duration_ns: i64 = row.get(6)?;
+        let trace_ns: Option<i64> = row.get(8)?;
+        let corrupt = || StoreError::Corrupt {
+            column: "spans",
+            reason: "identifier of the wrong length".into(),
+        };
+        calls.push(FunctionCall {
+            trace_id: TraceId::from_slice(&trace_id).map_err(|_| corrupt())?,
+            span_id: span_id.try_into().map_err(|_| corrupt())?,
+            parent: parent
+                .map(|bytes| bytes.try_into().map_err(|_| corrupt()))
+                .transpose()?,
+            service: row.get(3)?,
+            name: row.get(4)?,
+            kind: SpanKind::parse(&kind).unwrap_or_default(),
+            duration_ms: duration_ns as f64 / 1e6,
+            failed: status == "error",
+            trace_ms: trace_ns.unwrap_or(duration_ns) as f64 / 1e6,
+        });
+    }
+    Ok(calls)
+}
