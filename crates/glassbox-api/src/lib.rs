@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod metrics;
 mod params;
 mod routes;
 mod time_format;
@@ -43,6 +44,9 @@ pub struct ApiState {
         routes::list_sessions,
         routes::get_session,
         routes::health,
+        metrics::summary,
+        metrics::timeseries,
+        metrics::functions,
     )
 )]
 pub struct ApiDoc;
@@ -57,6 +61,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions", get(routes::list_sessions))
         .route("/api/v1/sessions/{session_id}", get(routes::get_session))
         .route("/api/v1/health", get(routes::health))
+        .route("/api/v1/metrics/summary", get(metrics::summary))
+        .route("/api/v1/metrics/timeseries", get(metrics::timeseries))
+        .route("/api/v1/functions", get(metrics::functions))
         .route(
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(openapi) }),

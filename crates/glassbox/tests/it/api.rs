@@ -53,6 +53,8 @@ async fn api_over_recorded_payloads() {
     sessions_group_traces(&server).await;
     invalid_parameters_are_400(&server).await;
     openapi_lists_every_endpoint(&server).await;
+    metrics_agree_with_spans(&server).await;
+    metrics_reject_invalid_parameters(&server).await;
 }
 
 async fn pagination_walks_every_trace(server: &Server, everything: &[Value]) {
@@ -294,7 +296,141 @@ async fn openapi_lists_every_endpoint(server: &Server) {
         "/api/v1/sessions",
         "/api/v1/sessions/{session_id}",
         "/api/v1/health",
+        "/api/v1/metrics/summary",
+        "/api/v1/metrics/timeseries",
+        "/api/v1/functions",
     ] {
         assert!(document["paths"][path]["get"].is_object(), "{path} missing");
+    }
+}
+
+const RANGE: &str = "from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z";
+
+async fn model_spans(server: &Server) -> Vec<Value> {
+    let mut spans = Vec::new();
+    for kind in ["llm", "embedding"] {
+        let page = server
+            .get_json(&format!("/api/v1/spans?kind={kind}&limit=1000"))
+            .await;
+        assert!(page["next_cursor"].is_null());
+        spans.extend(list(&page, "spans").iter().cloned());
+    }
+    spans
+}
+
+async fn metrics_agree_with_spans(server: &Server) {
+    let spans = model_spans(server).await;
+    let summary = server
+        .get_json(&format!("/api/v1/metrics/summary?{RANGE}"))
+        .await;
+    let total = &list(&summary, "groups")[0];
+    assert_eq!(total["count"].as_u64().unwrap() as usize, spans.len());
+    let sum = |field: &str| {
+        spans
+            .iter()
+            .map(|s| s[field].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert_eq!(total["input_tokens"].as_u64().unwrap(), sum("input_tokens"));
+    assert_eq!(
+        total["output_tokens"].as_u64().unwrap(),
+        sum("output_tokens")
+    );
+    let errors = spans.iter().filter(|s| s["status"] == "error").count() as u64;
+    assert_eq!(total["error_count"].as_u64().unwrap(), errors);
+    let rate_limited = total["errors_by_type"]["rate_limited"].as_u64().unwrap();
+    assert!(
+        rate_limited > 0 && rate_limited < errors,
+        "{rate_limited} of {errors}"
+    );
+    let unpriced = spans
+        .iter()
+        .filter(|s| s["cost_status"] == "unpriced")
+        .count() as u64;
+    assert_eq!(total["unpriced_count"].as_u64().unwrap(), unpriced);
+
+    let by_model = server
+        .get_json(&format!("/api/v1/metrics/summary?{RANGE}&group_by=model"))
+        .await;
+    let counted: u64 = list(&by_model, "groups")
+        .iter()
+        .map(|g| g["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, spans.len());
+    let claude = list(&by_model, "groups")
+        .iter()
+        .find(|g| g["key"] == "mock-claude")
+        .unwrap();
+    assert!(
+        claude["latency_ms"]["p95"].as_f64().unwrap()
+            >= claude["latency_ms"]["p50"].as_f64().unwrap()
+    );
+
+    let by_user = server
+        .get_json(&format!("/api/v1/metrics/summary?{RANGE}&group_by=user_id"))
+        .await;
+    let user = list(&by_user, "groups")
+        .iter()
+        .find(|g| g["key"] == "user-fictional-42")
+        .unwrap();
+    let of_user = spans
+        .iter()
+        .filter(|s| s["user_id"] == "user-fictional-42")
+        .count() as u64;
+    assert_eq!(user["count"].as_u64().unwrap(), of_user);
+
+    let series = server
+        .get_json(&format!(
+            "/api/v1/metrics/timeseries?{RANGE}&metric=count&step=1d&group_by=provider"
+        ))
+        .await;
+    assert_eq!(series["step_seconds"], 86_400);
+    let charted: f64 = list(&series, "series")
+        .iter()
+        .flat_map(|s| {
+            list(s, "points")
+                .iter()
+                .map(|p| p["value"].as_f64().unwrap())
+        })
+        .sum();
+    assert_eq!(charted as usize, spans.len());
+
+    let functions = server.get_json(&format!("/api/v1/functions?{RANGE}")).await;
+    let functions = list(&functions, "functions");
+    assert!(functions.iter().any(|f| f["kind"] == "tool"));
+    assert!(
+        functions
+            .iter()
+            .all(|f| f["kind"] != "llm" && f["kind"] != "embedding")
+    );
+    for function in functions {
+        assert!(
+            function["self_ms"].as_f64().unwrap() <= function["total_ms"].as_f64().unwrap() + 1e-9
+        );
+    }
+}
+
+async fn metrics_reject_invalid_parameters(server: &Server) {
+    let cases = [
+        ("/api/v1/metrics/summary?group_by=colour", "group_by"),
+        ("/api/v1/metrics/summary?kind=robot", "kind"),
+        ("/api/v1/metrics/summary?metric=count", "metric"),
+        (
+            "/api/v1/metrics/summary?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "from",
+        ),
+        ("/api/v1/metrics/timeseries?metric=colour", "metric"),
+        ("/api/v1/metrics/timeseries?step=90", "step"),
+        (
+            "/api/v1/metrics/timeseries?step=1m&from=2000-01-01T00:00:00Z",
+            "step",
+        ),
+        ("/api/v1/functions?to=soon", "to"),
+    ];
+    for (path, parameter) in cases {
+        let (status, body) = error_of(server, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(parameter), "{path}: {message}");
     }
 }
