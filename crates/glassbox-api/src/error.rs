@@ -42,6 +42,15 @@ impl ApiError {
         }
     }
 
+    /// The request body is malformed or invalid.
+    pub fn invalid_body(problem: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_body",
+            message: format!("invalid request body: {problem}"),
+        }
+    }
+
     /// The requested resource does not exist.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -6,6 +6,7 @@
 mod error;
 mod metrics;
 mod params;
+mod prices;
 mod routes;
 mod time_format;
 mod views;
@@ -19,6 +20,7 @@ use glassbox_store::Store;
 use utoipa::OpenApi;
 
 pub use error::ApiError;
+pub use prices::saved_prices;
 pub use time_format::{format_nanos, parse_rfc3339};
 
 /// What the handlers share.
@@ -26,8 +28,10 @@ pub use time_format::{format_nanos, parse_rfc3339};
 pub struct ApiState {
     /// The store to read from.
     pub store: Arc<dyn Store>,
-    /// The ingest side, for health counters.
+    /// The ingest side, for health counters and the enricher's prices.
     pub ingest: Ingest,
+    /// Custom prices of the configuration file, which come after those set through the API.
+    pub config_prices: Arc<Vec<glassbox_enrich::CustomPrice>>,
 }
 
 /// The OpenAPI document.
@@ -47,6 +51,12 @@ pub struct ApiState {
         metrics::summary,
         metrics::timeseries,
         metrics::functions,
+        prices::list,
+        prices::replace,
+        prices::clear,
+        prices::lookup,
+        prices::unpriced,
+        prices::reprice,
     )
 )]
 pub struct ApiDoc;
@@ -64,6 +74,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metrics/summary", get(metrics::summary))
         .route("/api/v1/metrics/timeseries", get(metrics::timeseries))
         .route("/api/v1/functions", get(metrics::functions))
+        .route(
+            "/api/v1/prices",
+            get(prices::list).put(prices::replace).delete(prices::clear),
+        )
+        .route("/api/v1/prices/lookup", get(prices::lookup))
+        .route("/api/v1/prices/unpriced", get(prices::unpriced))
+        .route("/api/v1/reprice", axum::routing::post(prices::reprice))
         .route(
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(openapi) }),

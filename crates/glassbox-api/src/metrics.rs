@@ -55,7 +55,8 @@ pub struct MetricsQuery {
     step: Option<String>,
 }
 
-fn now_nanos() -> u64 {
+/// Returns the current time in nanoseconds since the Unix epoch.
+pub(crate) fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| {

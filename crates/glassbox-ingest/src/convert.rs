@@ -1,7 +1,8 @@
 //! Conversion of decoded OTLP requests into write batches, with the records that had to be
 //! rejected and why.
 
-use glassbox_model::{CostStatus, MetricKind, MetricPoint, Span, SpanId, TraceId};
+use glassbox_enrich::Enricher;
+use glassbox_model::{MetricKind, MetricPoint, SpanId, TraceId};
 use glassbox_semconv::attributes::{any_value_to_json, attributes_to_map};
 use glassbox_store::{LogRecordRow, WriteBatch};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -57,8 +58,12 @@ impl Rejections {
     }
 }
 
-/// Normalizes every span of a trace export; invalid spans are rejected one by one.
-pub fn traces_to_batch(request: &ExportTraceServiceRequest) -> (WriteBatch, Rejections) {
+/// Normalizes and enriches every span of a trace export; invalid spans are rejected one by
+/// one.
+pub fn traces_to_batch(
+    request: &ExportTraceServiceRequest,
+    enricher: &Enricher,
+) -> (WriteBatch, Rejections) {
     let mut batch = WriteBatch::default();
     let mut rejections = Rejections::default();
     for resource_spans in &request.resource_spans {
@@ -73,7 +78,7 @@ pub fn traces_to_batch(request: &ExportTraceServiceRequest) -> (WriteBatch, Reje
                 }
                 match glassbox_semconv::normalize_span(resource, scope, span) {
                     Ok(mut normalized) => {
-                        enrich(&mut normalized);
+                        enricher.enrich(&mut normalized);
                         batch.spans.push(normalized);
                     }
                     Err(error) => rejections.add(error.to_string()),
@@ -99,18 +104,6 @@ fn oversized(span: &opentelemetry_proto::tonic::trace::v1::Span) -> Option<Strin
         ));
     }
     None
-}
-
-/// Fills what normalization leaves to later stages.
-///
-/// TODO: replace with the price catalog once it exists; until then every model call without
-/// a reported cost is unpriced, which is what a missing price means.
-fn enrich(span: &mut Span) {
-    let has_usage = !span.usage.is_empty();
-    if span.cost_status.is_none() && has_usage && span.model().is_some() {
-        span.cost_status = Some(CostStatus::Unpriced);
-        span.cost_usd = None;
-    }
 }
 
 /// Converts a logs export: every record is stored, and GenAI events also become content

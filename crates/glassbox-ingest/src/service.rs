@@ -1,5 +1,8 @@
 //! What the HTTP and gRPC receivers share: limits, conversion and the write.
 
+use std::sync::Arc;
+
+use glassbox_enrich::Enricher;
 use glassbox_otlp::DecodeError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -55,12 +58,22 @@ pub enum IngestError {
 pub struct Ingest {
     writer: BatchWriter,
     options: IngestOptions,
+    enricher: Arc<Enricher>,
 }
 
 impl Ingest {
     /// Creates the shared state over a running batch writer.
-    pub fn new(writer: BatchWriter, options: IngestOptions) -> Ingest {
-        Ingest { writer, options }
+    pub fn new(writer: BatchWriter, options: IngestOptions, enricher: Arc<Enricher>) -> Ingest {
+        Ingest {
+            writer,
+            options,
+            enricher,
+        }
+    }
+
+    /// Returns the enricher, whose prices the API may change.
+    pub fn enricher(&self) -> &Arc<Enricher> {
+        &self.enricher
     }
 
     /// Returns the limits.
@@ -90,7 +103,7 @@ impl Ingest {
         &self,
         request: &ExportTraceServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let (batch, rejections) = convert::traces_to_batch(request);
+        let (batch, rejections) = convert::traces_to_batch(request, &self.enricher);
         self.commit(batch, rejections).await
     }
 

@@ -23,6 +23,50 @@ pub struct Cli {
 enum Command {
     /// Receive OTLP data, store it and serve the API.
     Serve(ServeArgs),
+    /// Recompute the cost of stored model calls with the current prices.
+    Reprice(RepriceArgs),
+    /// Maintain the per-minute and per-hour rollups.
+    Rollups {
+        #[command(subcommand)]
+        command: RollupsCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct DataArgs {
+    /// Directory of the database [default: ./glassbox-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RepriceArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Start of the range (RFC 3339, e.g. 2026-11-01T00:00:00Z), inclusive.
+    #[arg(long)]
+    from: String,
+    /// End of the range (RFC 3339), exclusive.
+    #[arg(long)]
+    to: String,
+    /// Only calls of this model (request or response model).
+    #[arg(long)]
+    model: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RollupsCommand {
+    /// Recompute the rollups of a range from the stored spans.
+    Rebuild {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Start of the range (RFC 3339), widened to the hour.
+        #[arg(long)]
+        from: String,
+        /// End of the range (RFC 3339), widened to the hour.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,9 +97,41 @@ pub fn init_logging() {
         .init();
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
+}
+
+fn data_config(file: Option<&std::path::Path>, data: DataArgs) -> anyhow::Result<config::Config> {
+    let flags = FlagOverrides {
+        data_dir: data.data_dir,
+        ..FlagOverrides::default()
+    };
+    config::load(file, flags).context("invalid configuration")
+}
+
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Reprice(args) => {
+            let config = data_config(cli.config.as_deref(), args.data)?;
+            let changed = runtime()?.block_on(crate::maintenance::reprice(
+                &config, &args.from, &args.to, args.model,
+            ))?;
+            tracing::info!(repriced_spans = changed, "reprice finished");
+            Ok(())
+        }
+        Command::Rollups {
+            command: RollupsCommand::Rebuild { data, from, to },
+        } => {
+            let config = data_config(cli.config.as_deref(), data)?;
+            let spans =
+                runtime()?.block_on(crate::maintenance::rebuild_rollups(&config, &from, &to))?;
+            tracing::info!(spans, "rollups rebuilt");
+            Ok(())
+        }
         Command::Serve(args) => {
             let flags = FlagOverrides {
                 data_dir: args.data_dir,
@@ -65,11 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let config =
                 config::load(cli.config.as_deref(), flags).context("invalid configuration")?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("failed to start the async runtime")?;
-            runtime.block_on(crate::serve::run(config))
+            runtime()?.block_on(crate::serve::run(config))
         }
     }
 }

@@ -31,6 +31,18 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// SQLite store settings.
     pub sqlite: SqliteConfig,
+    /// Prices.
+    pub pricing: PricingConfig,
+}
+
+/// Prices that win over the built-in catalog.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricingConfig {
+    /// Custom prices (`[[pricing.custom]]` entries: `provider`, `match`, `start_date`,
+    /// `input_mtok`, `cache_read_mtok`, `cache_write_mtok`, `output_mtok`, `per_request`,
+    /// `per_second`, ...). Prices set through the API come before these. Default none.
+    pub custom: Vec<glassbox_enrich::CustomPrice>,
 }
 
 /// Ingest limits.
@@ -70,6 +82,7 @@ impl Default for Config {
             otlp_grpc_listen: "127.0.0.1:4317".to_owned(),
             ingest: IngestConfig::default(),
             sqlite: SqliteConfig::default(),
+            pricing: PricingConfig::default(),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 mod cli;
 mod config;
+mod maintenance;
+mod pricing;
 mod serve;
 
 use clap::Parser;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use glassbox_api::ApiState;
+use glassbox_enrich::Enricher;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
 use glassbox_store::{SqliteOptions, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -28,6 +29,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .context("failed to open the store")?;
     tracing::info!(path = %store.path().display(), "store opened");
     let store: Arc<dyn Store> = Arc::new(store);
+    let enricher = Arc::new(crate::pricing::enricher(&config, store.as_ref()).await?);
 
     let (writer, writer_task) = BatchWriter::start(
         Arc::clone(&store) as Arc<dyn glassbox_store::WriteStore>,
@@ -37,7 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
     );
     let (shutdown_sender, shutdown) = watch::channel(false);
-    let servers = start_listeners(&config, &store, writer, &shutdown).await?;
+    let servers = start_listeners(&config, &store, writer, enricher, &shutdown).await?;
 
     wait_for_signal().await;
     tracing::info!("shutting down: no new requests; committing what was accepted");
@@ -49,6 +51,7 @@ async fn start_listeners(
     config: &Config,
     store: &Arc<dyn Store>,
     writer: BatchWriter,
+    enricher: Arc<Enricher>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let ingest = Ingest::new(
@@ -56,12 +59,14 @@ async fn start_listeners(
         IngestOptions {
             max_body_bytes: config.ingest.max_body_bytes,
         },
+        enricher,
     );
     let mut servers = JoinSet::new();
 
     let main_router = glassbox_api::router(ApiState {
         store: Arc::clone(store),
         ingest: ingest.clone(),
+        config_prices: Arc::new(config.pricing.custom.clone()),
     })
     .merge(glassbox_ingest::http::router(ingest.clone()));
     let main = bind(&config.listen, "listen").await?;

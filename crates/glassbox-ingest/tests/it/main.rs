@@ -121,7 +121,8 @@ async fn batch_larger_than_queue_is_rejected() {
 #[tokio::test]
 async fn http_answers_429_with_retry_after_when_full() {
     let (writer, gate, _store, _dir) = gated(1);
-    let ingest = Ingest::new(writer.clone(), IngestOptions::default());
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    let ingest = Ingest::new(writer.clone(), IngestOptions::default(), enricher);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum_serve(listener, glassbox_ingest::http::router(ingest)).await });

@@ -55,6 +55,7 @@ async fn api_over_recorded_payloads() {
     openapi_lists_every_endpoint(&server).await;
     metrics_agree_with_spans(&server).await;
     metrics_reject_invalid_parameters(&server).await;
+    custom_prices_and_reprice(&server).await;
 }
 
 async fn pagination_walks_every_trace(server: &Server, everything: &[Value]) {
@@ -433,4 +434,132 @@ async fn metrics_reject_invalid_parameters(server: &Server) {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(parameter), "{path}: {message}");
     }
+}
+
+async fn send(method: reqwest::Method, url: String, body: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .request(method, url)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn custom_prices_and_reprice(server: &Server) {
+    let unpriced = server
+        .get_json(&format!("/api/v1/prices/unpriced?{RANGE}"))
+        .await;
+    let models = list(&unpriced, "models");
+    let mock = models.iter().find(|m| m["model"] == "mock-claude").unwrap();
+    let mock_calls = mock["unpriced_calls"].as_u64().unwrap();
+    assert!(mock_calls > 0);
+
+    let invalid = [
+        (
+            r#"[{"match": {"equals": "mock-claude"}, "input_mtok": -1}]"#,
+            "input_mtok",
+        ),
+        (
+            r#"[{"match": {"equals": "mock-claude"}, "input_mtok": "cheap"}]"#,
+            "input_mtok",
+        ),
+        (
+            r#"[{"match": {"equals": "mock-claude"}, "inputs_mtok": 1}]"#,
+            "inputs_mtok",
+        ),
+        (
+            r#"[{"match": {"regex": "mock-(claude"}, "input_mtok": 1}]"#,
+            "regex",
+        ),
+        (
+            r#"[{"match": {"equals": "mock-claude"}, "input_mtok": {"base": 1, "tiers": [{"price": 2}]}}]"#,
+            "start",
+        ),
+        (r#"{"not": "a list"}"#, "invalid"),
+    ];
+    for (body, field) in invalid {
+        let (status, answer) = send(
+            reqwest::Method::PUT,
+            format!("{}/api/v1/prices", server.api),
+            body,
+        )
+        .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let prices = server.get_json("/api/v1/prices").await;
+    assert!(
+        list(&prices, "api").is_empty(),
+        "a rejected list must change nothing"
+    );
+
+    let price = r#"[{"provider": "anthropic", "match": {"starts_with": "mock-claude"}, "input_mtok": 1.0, "cache_read_mtok": 0.1, "output_mtok": 5.0}]"#;
+    let (status, answer) = send(
+        reqwest::Method::PUT,
+        format!("{}/api/v1/prices", server.api),
+        price,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let found = server
+        .get_json("/api/v1/prices/lookup?model=mock-claude&provider=anthropic")
+        .await;
+    assert_eq!(found["source"], "custom");
+
+    let body =
+        r#"{"from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z", "model": "mock-claude"}"#;
+    let (status, answer) = send(
+        reqwest::Method::POST,
+        format!("{}/api/v1/reprice", server.api),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["repriced_spans"].as_u64().unwrap() > 0);
+
+    let spans = server
+        .get_json("/api/v1/spans?model=mock-claude&limit=1000")
+        .await;
+    for span in list(&spans, "spans") {
+        if span["input_tokens"].is_null() || span["cost_status"] == "reported" {
+            continue;
+        }
+        assert_eq!(span["cost_status"], "computed", "{span}");
+        let input = span["input_tokens"].as_f64().unwrap();
+        let cached = span["cached_input_tokens"].as_f64().unwrap_or(0.0);
+        let output = span["output_tokens"].as_f64().unwrap();
+        let expected = ((input - cached) * 1.0 + cached * 0.1 + output * 5.0) / 1e6;
+        let cost = span["cost_usd"].as_f64().unwrap();
+        assert!(
+            (cost - expected).abs() < 1e-12,
+            "{cost} != {expected}: {span}"
+        );
+    }
+    let after = server
+        .get_json(&format!("/api/v1/prices/unpriced?{RANGE}"))
+        .await;
+    assert!(
+        list(&after, "models")
+            .iter()
+            .all(|m| m["model"] != "mock-claude")
+    );
+
+    let (status, answer) = send(
+        reqwest::Method::POST,
+        format!("{}/api/v1/reprice", server.api),
+        r#"{"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        format!("{}/api/v1/prices", server.api),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(list(&server.get_json("/api/v1/prices").await, "api").is_empty());
 }
