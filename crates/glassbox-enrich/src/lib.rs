@@ -34,7 +34,7 @@
 //! The cost fields of a span are set as follows:
 //!
 //! * The instrumentation reported a cost (`cost_status` is `reported`): `cost_usd` is kept
-//!   and `computed_cost_usd` holds Glassbox's own figure when a price applies.
+//!   and `computed_cost_usd` contains Glassbox's own figure when a price applies.
 //! * Otherwise, when the span names a model, a price applies, and the span has input or output
 //!   counts (or the price is per request or per second): `cost_status` is `computed` and
 //!   `cost_usd` equals `computed_cost_usd`.

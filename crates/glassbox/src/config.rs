@@ -41,7 +41,8 @@ pub struct Config {
 pub struct PricingConfig {
     /// Custom prices (`[[pricing.custom]]` entries: `provider`, `match`, `start_date`,
     /// `input_mtok`, `cache_read_mtok`, `cache_write_mtok`, `output_mtok`, `per_request`,
-    /// `per_second`, ...). Prices set through the API come before these. Default none.
+    /// `per_second`, ...). Prices set through the API come before these in the list; a dated
+    /// entry in force wins over an undated one. Default none.
     pub custom: Vec<glassbox_enrich::CustomPrice>,
 }
 

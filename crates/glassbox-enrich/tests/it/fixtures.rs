@@ -1,7 +1,7 @@
 //! The recorded OTLP payloads, normalized and enriched.
 //!
-//! `otlp/` asked for mock models that no price list knows: their model spans must come out
-//! unpriced, or keep the cost the instrumentation reported. `otlp-priced/` asked for
+//! `otlp/` requested mock models that no price list contains, so their model spans must come
+//! out unpriced or keep the cost the instrumentation reported. `otlp-priced/` requested
 //! `gpt-4o-mini` (answered as the unlisted `gpt-4o-mini-2024-01-01`), `text-embedding-3-small`
 //! and `claude-3-5-haiku-20241022`: their model spans must get the cost that follows from the
 //! recorded token counts and the catalog's prices, worked out by hand below.
@@ -158,7 +158,8 @@ fn price_of(model: &str) -> Option<&'static Price> {
     }
 }
 
-/// The cost of a span's counts, by the definition in the crate docs, written out again here.
+/// Computes the cost of a span's counts by the definition in the crate docs, written out
+/// again here.
 fn hand_cost(price: &Price, usage: &TokenUsage) -> f64 {
     let input = usage.input.unwrap_or(0) as f64;
     let cached = usage.cached_input.unwrap_or(0) as f64;

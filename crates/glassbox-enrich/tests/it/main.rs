@@ -15,4 +15,3 @@ mod golden;
 mod payload;
 mod speed;
 mod support;
-mod scratch;

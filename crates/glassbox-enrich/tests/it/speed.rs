@@ -40,13 +40,13 @@ fn without_ttft() {
 
 #[test]
 fn zero_and_one_output_tokens() {
-    let zero = enriched(1_000, Some(100.0), Some(0), Some(true));
-    assert_eq!(zero.time_per_output_token_ms, None);
-    assert_eq!(zero.output_tokens_per_second, None);
+    let zero_tokens = enriched(1_000, Some(100.0), Some(0), Some(true));
+    assert_eq!(zero_tokens.time_per_output_token_ms, None);
+    assert_eq!(zero_tokens.output_tokens_per_second, None);
     // One token over the 900 ms after the first token.
-    let one = enriched(1_000, Some(100.0), Some(1), Some(true));
-    assert_eq!(one.time_per_output_token_ms, None);
-    assert_eq!(one.output_tokens_per_second, Some(1.0 / 0.9));
+    let one_token = enriched(1_000, Some(100.0), Some(1), Some(true));
+    assert_eq!(one_token.time_per_output_token_ms, None);
+    assert_eq!(one_token.output_tokens_per_second, Some(1.0 / 0.9));
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub fn at(date: &str, hour: u8, minute: u8) -> u64 {
     u64::try_from(nanos).unwrap()
 }
 
-/// A model call started at noon on 2025-09-01 UTC that lasted one second.
+/// Builds a model call that started at noon on 2025-09-01 UTC and lasted one second.
 pub fn model_call(provider: Option<&str>, model: &str, usage: TokenUsage) -> Span {
     let mut span = Span::new(TraceId([7; 16]), SpanId([7; 8]), "chat");
     span.kind = SpanKind::Llm;
