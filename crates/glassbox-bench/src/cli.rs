@@ -1,0 +1,295 @@
+//! Command-line parsing and the settings derived from it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, ensure};
+use clap::{ArgGroup, Parser, Subcommand};
+use reqwest::Url;
+
+use crate::load::Mode;
+use crate::server::{default_binary, loopback_url, traces_url};
+use crate::template::Encoding;
+use crate::transport::Transport;
+
+/// Benchmarks of the Glassbox receivers.
+#[derive(Debug, Parser)]
+#[command(name = "glassbox-bench", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send generated GenAI traces to an OTLP receiver and measure what it commits.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("mode").required(true).args(["rate", "max"])))]
+pub struct IngestArgs {
+    /// Open loop: send requests on a fixed timetable at this many spans per second.
+    #[arg(long, value_name = "SPANS_PER_SEC")]
+    rate: Option<f64>,
+    /// Closed loop: each connection sends its next request as soon as its last one gets a
+    /// response.
+    #[arg(long)]
+    max: bool,
+    /// Connections to the receiver, each with one request in flight.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Seconds during which new requests start [default: 10, or 2 with --short].
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Spans per request [default: 512, or 64 with --short].
+    #[arg(long, value_name = "SPANS")]
+    batch: Option<usize>,
+    /// A quick run for CI: 2 seconds of requests of 64 spans.
+    #[arg(long)]
+    short: bool,
+    /// Body encoding. OTLP/gRPC carries protobuf only.
+    #[arg(long, value_enum, default_value = "protobuf")]
+    encoding: Encoding,
+    /// OTLP transport.
+    #[arg(long, value_enum, default_value = "http")]
+    transport: Transport,
+    /// Seed of the trace generator. The same seed sends the same spans with the same ids.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The glassbox binary to start [default: `glassbox` in the directory of this program].
+    #[arg(long, value_name = "BIN", conflicts_with_all = ["target_http", "target_grpc"])]
+    glassbox: Option<PathBuf>,
+    /// Directory in which the started server's data directory is created and removed after
+    /// the run [default: the system's temporary directory].
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["target_http", "target_grpc"])]
+    work_dir: Option<PathBuf>,
+    /// Send OTLP/HTTP to this running receiver instead of starting one. A URL without a path
+    /// gets `/v1/traces`. Loopback addresses only.
+    #[arg(long, value_name = "URL")]
+    target_http: Option<String>,
+    /// Send OTLP/gRPC to this running receiver instead of starting one. Loopback only.
+    #[arg(long, value_name = "URL")]
+    target_grpc: Option<String>,
+    /// Base URL of the Glassbox API of the running receiver, for the checks after the run.
+    #[arg(long, value_name = "URL")]
+    target_api: Option<String>,
+    /// Process id of the running receiver, for its memory and CPU figures.
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+    /// Traces of acknowledged requests fetched after the run to check that they are complete.
+    #[arg(long, value_name = "COUNT", default_value_t = 20)]
+    verify_traces: usize,
+    /// Path of the JSON report [default: target/bench/ingest-<transport>-<encoding>.json].
+    #[arg(long, value_name = "PATH")]
+    json_out: Option<PathBuf>,
+}
+
+/// The receiver under test.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Start `glassbox serve` from this binary, with its data directory under `work_dir`.
+    Start { binary: PathBuf, work_dir: PathBuf },
+    /// Use a running receiver.
+    Running {
+        /// The URL of export requests.
+        export: Url,
+        /// The Glassbox API, if the receiver is Glassbox.
+        api: Option<Url>,
+        /// The receiver's process id.
+        pid: Option<u32>,
+    },
+}
+
+/// Validated settings of an ingest run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub concurrency: usize,
+    pub duration: Duration,
+    pub batch_spans: usize,
+    pub encoding: Encoding,
+    pub transport: Transport,
+    pub seed: u64,
+    pub target: Target,
+    pub verify_traces: usize,
+    pub json_out: PathBuf,
+}
+
+impl Settings {
+    /// Checks the arguments and fills in defaults.
+    pub fn from_args(args: IngestArgs) -> anyhow::Result<Settings> {
+        let mode = match args.rate {
+            Some(rate) => {
+                ensure!(
+                    rate.is_finite() && rate > 0.0,
+                    "--rate must be a positive number of spans per second, got {rate}"
+                );
+                Mode::Rate(rate)
+            }
+            None => Mode::Max,
+        };
+        ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
+        let seconds = args.duration.unwrap_or(if args.short { 2.0 } else { 10.0 });
+        ensure!(
+            seconds.is_finite() && seconds > 0.0,
+            "--duration must be a positive number of seconds, got {seconds}"
+        );
+        let batch_spans = args.batch.unwrap_or(if args.short { 64 } else { 512 });
+        ensure!(batch_spans >= 1, "--batch must be at least 1 span");
+        if args.transport == Transport::Grpc && args.encoding == Encoding::Json {
+            bail!("OTLP/gRPC carries protobuf only; drop --encoding json or use --transport http");
+        }
+
+        let target = target(&args)?;
+        let label = format!("{}-{}", args.transport.as_str(), args.encoding.as_str());
+        let json_out = match args.json_out {
+            Some(path) => path,
+            None => default_json_path(&label),
+        };
+        Ok(Settings {
+            mode,
+            concurrency: args.concurrency,
+            duration: Duration::from_secs_f64(seconds),
+            batch_spans,
+            encoding: args.encoding,
+            transport: args.transport,
+            seed: args.seed,
+            target,
+            verify_traces: args.verify_traces,
+            json_out,
+        })
+    }
+
+    /// Returns `<transport>-<encoding>`.
+    pub fn label(&self) -> String {
+        format!("{}-{}", self.transport.as_str(), self.encoding.as_str())
+    }
+}
+
+fn target(args: &IngestArgs) -> anyhow::Result<Target> {
+    if args.target_http.is_none() && args.target_grpc.is_none() {
+        if args.target_api.is_some() || args.server_pid.is_some() {
+            bail!(
+                "--target-api and --server-pid describe a running receiver; \
+                 give --target-http or --target-grpc too"
+            );
+        }
+        let binary = match &args.glassbox {
+            Some(binary) => binary.clone(),
+            None => default_binary()?,
+        };
+        return Ok(Target::Start {
+            binary,
+            work_dir: args.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+        });
+    }
+    let export = match (args.transport, &args.target_http, &args.target_grpc) {
+        (Transport::Http, Some(url), _) => traces_url(&loopback_url("--target-http", url)?)?,
+        (Transport::Grpc, _, Some(url)) => loopback_url("--target-grpc", url)?,
+        (Transport::Http, None, Some(_)) => {
+            bail!("--target-grpc needs --transport grpc; for OTLP/HTTP give --target-http")
+        }
+        (Transport::Grpc, Some(_), None) => {
+            bail!("--transport grpc needs --target-grpc; --target-http is for OTLP/HTTP")
+        }
+        (_, None, None) => bail!("no receiver given"),
+    };
+    let api = match &args.target_api {
+        Some(url) => Some(loopback_url("--target-api", url)?),
+        None => None,
+    };
+    Ok(Target::Running {
+        export,
+        api,
+        pid: args.server_pid,
+    })
+}
+
+/// Returns `target/bench/ingest-<label>.json`, with `target` the directory above this program's
+/// (`target/release/glassbox-bench`), or relative to the working directory if that fails.
+fn default_json_path(label: &str) -> PathBuf {
+    let file = format!("ingest-{label}.json");
+    std::env::current_exe()
+        .ok()
+        .and_then(|executable| Some(executable.parent()?.parent()?.join("bench").join(&file)))
+        .unwrap_or_else(|| PathBuf::from("target/bench").join(file))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    fn parse(arguments: &[&str]) -> anyhow::Result<Settings> {
+        let mut full = vec!["glassbox-bench", "ingest"];
+        full.extend(arguments);
+        let cli = Cli::try_parse_from(full)?;
+        let Command::Ingest(args) = cli.command;
+        Settings::from_args(args)
+    }
+
+    #[test]
+    fn short_sets_small_defaults() {
+        let settings = parse(&["--max", "--short"]).unwrap();
+        assert_eq!(settings.duration, Duration::from_secs(2));
+        assert_eq!(settings.batch_spans, 64);
+        let explicit = parse(&["--max", "--short", "--batch", "100"]).unwrap();
+        assert_eq!(explicit.batch_spans, 100);
+    }
+
+    #[test]
+    fn mode_flag_is_required() {
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--max", "--rate", "1000"]).is_err());
+    }
+
+    #[test]
+    fn grpc_with_json_is_rejected() {
+        let error = parse(&["--max", "--transport", "grpc", "--encoding", "json"]).unwrap_err();
+        assert!(error.to_string().contains("protobuf only"), "{error}");
+    }
+
+    #[test]
+    fn remote_targets_are_rejected() {
+        let error = parse(&["--max", "--target-http", "http://192.0.2.1:4318"]).unwrap_err();
+        assert!(
+            error.to_string().contains("not a loopback address"),
+            "{error}"
+        );
+        let api = parse(&[
+            "--max",
+            "--target-http",
+            "http://127.0.0.1:4318",
+            "--target-api",
+            "http://192.0.2.1:7317",
+        ])
+        .unwrap_err();
+        assert!(api.to_string().contains("not a loopback address"), "{api}");
+    }
+
+    #[test]
+    fn running_target_gets_traces_path() {
+        let settings = parse(&["--max", "--target-http", "http://127.0.0.1:4318"]).unwrap();
+        let Target::Running { export, .. } = settings.target else {
+            panic!("expected a running target");
+        };
+        assert_eq!(export.as_str(), "http://127.0.0.1:4318/v1/traces");
+    }
+
+    #[test]
+    fn transport_needs_its_target() {
+        assert!(
+            parse(&[
+                "--max",
+                "--transport",
+                "grpc",
+                "--target-http",
+                "http://127.0.0.1:1"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["--max", "--target-grpc", "http://127.0.0.1:1"]).is_err());
+    }
+}

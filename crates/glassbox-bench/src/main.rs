@@ -1,0 +1,39 @@
+//! `glassbox-bench`: benchmarks of the Glassbox receivers.
+//!
+//! `glassbox-bench ingest` sends generated GenAI traces over OTLP to a `glassbox serve` that it
+//! starts, or to a running receiver on loopback. It measures acknowledged spans per second,
+//! request latency and the receiver's memory. Then it checks that every acknowledged span can
+//! be read back through the API.
+
+// The summary line on standard output is this program's output.
+#![allow(clippy::print_stdout)]
+
+mod cli;
+mod generate;
+mod ingest;
+mod load;
+mod monitor;
+mod otlp_json;
+mod report;
+mod rng;
+mod server;
+mod template;
+mod transport;
+mod verify;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Settings};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Ingest(args) => {
+            let settings = Settings::from_args(args)?;
+            runtime.block_on(ingest::run(settings))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Runs `glassbox-bench ingest` in short mode against a `glassbox serve` that it starts, so
+//! that the benchmark keeps working as the server changes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// Builds `glassbox` in the profile and target directory of this test, once, so that the
+/// benchmark never runs a stale server. Returns its path.
+fn glassbox_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let bench = PathBuf::from(env!("CARGO_BIN_EXE_glassbox-bench"));
+        let profile_dir = bench.parent().unwrap().to_path_buf();
+        let target_dir = profile_dir.parent().unwrap();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--quiet", "-p", "glassbox", "--target-dir"])
+            .arg(target_dir);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
+            build.arg("--release");
+        }
+        let status = build.status().expect("failed to run cargo build");
+        assert!(status.success(), "cargo build -p glassbox failed");
+        profile_dir.join("glassbox")
+    })
+}
+
+/// Runs the benchmark against a server it starts. Returns the process output and the report.
+fn run_bench(arguments: &[&str]) -> (Output, Value) {
+    let work_dir = tempfile::tempdir().unwrap();
+    let report_path = work_dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
+        .arg("ingest")
+        .args(arguments)
+        .arg("--glassbox")
+        .arg(glassbox_binary())
+        .arg("--work-dir")
+        .arg(work_dir.path())
+        .arg("--json-out")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    (output, report)
+}
+
+fn assert_committed_and_read_back(report: &Value) {
+    let acknowledged = report["spans"]["acknowledged"].as_u64().unwrap();
+    assert!(acknowledged > 0, "no spans acknowledged: {report}");
+    assert_eq!(report["requests"]["failed"], 0, "{report}");
+    let verification = &report["verification"];
+    assert_eq!(verification["committed_after"], acknowledged, "{report}");
+    assert_eq!(verification["committed_matches"], true, "{report}");
+    let checked = verification["traces_checked"].as_u64().unwrap();
+    assert!(checked > 0, "no trace checked: {report}");
+    assert_eq!(verification["traces_complete"], checked, "{report}");
+    assert!(
+        report["server"]["vm_hwm_bytes"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    assert_eq!(report["server"]["stop"]["clean_exit"], true, "{report}");
+}
+
+#[test]
+fn http_protobuf_max_short() {
+    let (output, report) = run_bench(&["--max", "--short", "--concurrency", "2"]);
+    let line = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        line.starts_with("ingest http-protobuf max c=2 batch=64: "),
+        "{line}"
+    );
+    assert!(line.contains("20/20 traces complete"), "{line}");
+    assert_eq!(report["run"]["batch_spans"], 64);
+    assert_committed_and_read_back(&report);
+}
+
+#[test]
+fn http_json_max_short() {
+    let (_, report) = run_bench(&["--max", "--short", "--duration", "1", "--encoding", "json"]);
+    assert_eq!(report["run"]["label"], "http-json");
+    assert_committed_and_read_back(&report);
+}
+
+#[test]
+fn grpc_open_loop_short() {
+    let (_, report) = run_bench(&[
+        "--rate",
+        "2000",
+        "--short",
+        "--duration",
+        "1",
+        "--transport",
+        "grpc",
+    ]);
+    assert_eq!(report["run"]["label"], "grpc-protobuf");
+    assert_eq!(report["run"]["mode"], "rate");
+    assert_committed_and_read_back(&report);
+}
+
+#[test]
+fn remote_target_is_rejected() {
+    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
+        .args(["ingest", "--max", "--target-http", "http://192.0.2.1:4318"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
+}
