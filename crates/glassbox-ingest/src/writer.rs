@@ -48,8 +48,8 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            queue_records: 200_000,
-            max_batch_records: 20_000,
+            queue_records: 16_384,
+            max_batch_records: 8_192,
         }
     }
 }

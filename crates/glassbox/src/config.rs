@@ -54,10 +54,11 @@ pub struct IngestConfig {
     /// variable `GLASSBOX_INGEST__MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Records (spans, log records, metric points) that may wait for a commit; when full,
-    /// receivers answer 429 with `Retry-After`. Default 200000;
+    /// receivers answer 429 with `Retry-After`. Each waiting span takes about 13 KB of memory,
+    /// so the default bounds the queue near 200 MB. Default 16384;
     /// variable `GLASSBOX_INGEST__QUEUE_RECORDS`.
     pub queue_records: usize,
-    /// Records committed in one transaction at most. Default 20000;
+    /// Records committed in one transaction at most. Default 8192;
     /// variable `GLASSBOX_INGEST__MAX_BATCH_RECORDS`.
     pub max_batch_records: usize,
 }
@@ -92,8 +93,8 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             max_body_bytes: 64 * 1024 * 1024,
-            queue_records: 200_000,
-            max_batch_records: 20_000,
+            queue_records: 16_384,
+            max_batch_records: 8_192,
         }
     }
 }

@@ -3,7 +3,7 @@
 use glassbox_model::{
     CostStatus, Message, Span, SpanEvent, SpanId, SpanKind, SpanStatus, TokenUsage, TraceId,
 };
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Row, ToSql};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -28,86 +28,123 @@ pub(crate) fn to_sql_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn optional_int(value: Option<u64>) -> SqlValue {
-    value.map_or(SqlValue::Null, |number| {
+/// The JSON columns of one span, serialized once per write.
+pub(crate) struct SpanJson {
+    finish_reasons: String,
+    tags: String,
+    metadata: String,
+    input_messages: Option<String>,
+    output_messages: Option<String>,
+    attributes: String,
+    resource_attributes: String,
+    events: String,
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+impl SpanJson {
+    /// Serializes the JSON columns of `span`.
+    pub(crate) fn of(span: &Span) -> SpanJson {
+        SpanJson {
+            finish_reasons: to_json(&span.finish_reasons),
+            tags: to_json(&span.tags),
+            metadata: to_json(&span.metadata),
+            input_messages: span.input_messages.as_ref().map(to_json),
+            output_messages: span.output_messages.as_ref().map(to_json),
+            attributes: to_json(&span.attributes),
+            resource_attributes: to_json(&span.resource_attributes),
+            events: to_json(&span.events),
+        }
+    }
+}
+
+fn text(value: &str) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(value.as_bytes()))
+}
+
+fn optional_text(value: Option<&str>) -> ToSqlOutput<'_> {
+    value.map_or(ToSqlOutput::Owned(SqlValue::Null), text)
+}
+
+fn integer(value: i64) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(SqlValue::Integer(value))
+}
+
+fn optional_int(value: Option<u64>) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(value.map_or(SqlValue::Null, |number| {
         SqlValue::Integer(to_sql_int(number))
-    })
+    }))
 }
 
-fn optional_text(value: &Option<String>) -> SqlValue {
-    value.clone().map_or(SqlValue::Null, SqlValue::Text)
+fn optional_real(value: Option<f64>) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(value.map_or(SqlValue::Null, SqlValue::Real))
 }
 
-fn json_text<T: serde::Serialize>(value: &T) -> SqlValue {
-    SqlValue::Text(serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()))
-}
-
-/// Returns the values of one span row, in [`SPAN_COLUMNS`] order.
-pub(crate) fn span_values(span: &Span) -> Vec<SqlValue> {
+/// Returns the parameters of one span row, in [`SPAN_COLUMNS`] order, borrowing the span's
+/// text instead of copying it.
+pub(crate) fn span_values<'a>(span: &'a Span, json: &'a SpanJson) -> Vec<ToSqlOutput<'a>> {
     let usage = &span.usage;
     vec![
-        SqlValue::Blob(span.trace_id.0.to_vec()),
-        SqlValue::Blob(span.span_id.0.to_vec()),
+        ToSqlOutput::Borrowed(ValueRef::Blob(&span.trace_id.0)),
+        ToSqlOutput::Borrowed(ValueRef::Blob(&span.span_id.0)),
         span.parent_span_id
-            .map_or(SqlValue::Null, |id| SqlValue::Blob(id.0.to_vec())),
-        SqlValue::Text(span.name.clone()),
-        SqlValue::Text(span.kind.as_str().to_owned()),
-        optional_text(&span.service_name),
-        optional_text(&span.scope_name),
-        SqlValue::Integer(to_sql_int(span.start_time_unix_nano)),
-        SqlValue::Integer(to_sql_int(span.end_time_unix_nano)),
-        SqlValue::Integer(to_sql_int(
+            .as_ref()
+            .map_or(ToSqlOutput::Owned(SqlValue::Null), |id| {
+                ToSqlOutput::Borrowed(ValueRef::Blob(&id.0))
+            }),
+        text(&span.name),
+        text(span.kind.as_str()),
+        optional_text(span.service_name.as_deref()),
+        optional_text(span.scope_name.as_deref()),
+        integer(to_sql_int(span.start_time_unix_nano)),
+        integer(to_sql_int(span.end_time_unix_nano)),
+        integer(to_sql_int(
             span.end_time_unix_nano
                 .saturating_sub(span.start_time_unix_nano),
         )),
-        SqlValue::Text(span.status.as_str().to_owned()),
-        optional_text(&span.status_message),
-        optional_text(&span.error_type),
-        optional_text(&span.operation),
-        optional_text(&span.provider),
-        optional_text(&span.request_model),
-        optional_text(&span.response_model),
-        optional_text(&span.response_id),
+        text(span.status.as_str()),
+        optional_text(span.status_message.as_deref()),
+        optional_text(span.error_type.as_deref()),
+        optional_text(span.operation.as_deref()),
+        optional_text(span.provider.as_deref()),
+        optional_text(span.request_model.as_deref()),
+        optional_text(span.response_model.as_deref()),
+        optional_text(span.response_id.as_deref()),
         optional_int(usage.input),
         optional_int(usage.output),
         optional_int(usage.cached_input),
         optional_int(usage.cache_write_input),
         optional_int(usage.reasoning),
         optional_int(usage.total),
-        SqlValue::Integer(i64::from(span.tokens_estimated)),
-        span.cost_usd.map_or(SqlValue::Null, SqlValue::Real),
-        span.cost_status.map_or(SqlValue::Null, |status| {
-            SqlValue::Text(status.as_str().to_owned())
-        }),
-        span.ttft_ms.map_or(SqlValue::Null, SqlValue::Real),
-        span.streaming
-            .map_or(SqlValue::Null, |flag| SqlValue::Integer(i64::from(flag))),
-        optional_text(&span.tool_name),
-        optional_text(&span.user_id),
-        optional_text(&span.session_id),
-        json_text(&span.finish_reasons),
-        json_text(&span.tags),
-        json_text(&span.metadata),
-        span.input_messages
-            .as_ref()
-            .map_or(SqlValue::Null, json_text),
-        span.output_messages
-            .as_ref()
-            .map_or(SqlValue::Null, json_text),
-        json_text(&span.attributes),
-        json_text(&span.resource_attributes),
-        json_text(&span.events),
-        span.computed_cost_usd
-            .map_or(SqlValue::Null, SqlValue::Real),
-        span.time_per_output_token_ms
-            .map_or(SqlValue::Null, SqlValue::Real),
-        span.output_tokens_per_second
-            .map_or(SqlValue::Null, SqlValue::Real),
+        integer(i64::from(span.tokens_estimated)),
+        optional_real(span.cost_usd),
+        optional_text(span.cost_status.map(|status| status.as_str())),
+        optional_real(span.ttft_ms),
+        ToSqlOutput::Owned(
+            span.streaming
+                .map_or(SqlValue::Null, |flag| SqlValue::Integer(i64::from(flag))),
+        ),
+        optional_text(span.tool_name.as_deref()),
+        optional_text(span.user_id.as_deref()),
+        optional_text(span.session_id.as_deref()),
+        text(&json.finish_reasons),
+        text(&json.tags),
+        text(&json.metadata),
+        optional_text(json.input_messages.as_deref()),
+        optional_text(json.output_messages.as_deref()),
+        text(&json.attributes),
+        text(&json.resource_attributes),
+        text(&json.events),
+        optional_real(span.computed_cost_usd),
+        optional_real(span.time_per_output_token_ms),
+        optional_real(span.output_tokens_per_second),
     ]
 }
 
 /// Returns parameters for a prepared statement from owned values.
-pub(crate) fn as_params(values: &[SqlValue]) -> Vec<&dyn ToSql> {
+pub(crate) fn as_params<T: ToSql>(values: &[T]) -> Vec<&dyn ToSql> {
     values.iter().map(|value| value as &dyn ToSql).collect()
 }
 

@@ -82,7 +82,7 @@ CREATE TABLE traces (
     user_id TEXT,
     session_id TEXT,
     tags TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX traces_by_start ON traces (start_ns, trace_id);
 CREATE INDEX traces_by_session ON traces (session_id, start_ns) WHERE session_id IS NOT NULL;
 CREATE INDEX traces_by_user ON traces (user_id, start_ns) WHERE user_id IS NOT NULL;
@@ -135,7 +135,7 @@ CREATE TABLE log_records (
 );
 CREATE INDEX log_records_by_span ON log_records (trace_id, span_id) WHERE trace_id IS NOT NULL;
 
-CREATE VIRTUAL TABLE spans_fts USING fts5 (content, content = '', contentless_delete = 1);
+CREATE VIRTUAL TABLE spans_fts USING fts5 (content, content = '', contentless_delete = 1, detail = none);
 
 CREATE TABLE fts_progress (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),

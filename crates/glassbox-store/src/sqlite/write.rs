@@ -1,14 +1,15 @@
 //! The write path: one transaction per batch, trace summaries and detached content included.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
 
 use glassbox_model::{Span, TraceId};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use super::content;
 use super::rollup;
 use super::rows::{
-    SPAN_COLUMN_COUNT, SPAN_COLUMNS, as_params, span_from_row, span_values, to_sql_int,
+    SPAN_COLUMN_COUNT, SPAN_COLUMNS, SpanJson, as_params, span_from_row, span_values, to_sql_int,
 };
 use super::summary::TraceRow;
 use crate::batch::{LogRecordRow, WriteBatch, WriteSummary};
@@ -65,35 +66,44 @@ pub(crate) fn write_batch(
     Ok(summary)
 }
 
-/// Inserts a span, or replaces the stored copy of a resent one; returns its row id and
-/// whether it was new.
-fn insert_span(transaction: &Transaction<'_>, span: &Span) -> Result<(i64, bool), StoreError> {
-    let values = span_values(span);
+/// The statement that inserts a span unless one with its ids exists.
+static INSERT_SPAN: LazyLock<String> = LazyLock::new(|| {
     let placeholders = (1..=SPAN_COLUMN_COUNT)
         .map(|index| format!("?{index}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let inserted: Option<i64> = transaction
-        .prepare_cached(&format!(
-            "INSERT INTO spans ({SPAN_COLUMNS}) VALUES ({placeholders}) \
-             ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING id"
-        ))?
-        .query_row(as_params(&values).as_slice(), |row| row.get(0))
-        .optional()?;
-    if let Some(row) = inserted {
-        return Ok((row, true));
-    }
+    format!(
+        "INSERT INTO spans ({SPAN_COLUMNS}) VALUES ({placeholders}) \
+         ON CONFLICT (trace_id, span_id) DO NOTHING"
+    )
+});
 
+/// The statement that replaces a stored span with a resent copy.
+static REPLACE_SPAN: LazyLock<String> = LazyLock::new(|| {
     let assignments = SPAN_COLUMNS
         .split(',')
         .enumerate()
         .map(|(index, column)| format!("{} = ?{}", column.trim(), index + 1))
         .collect::<Vec<_>>()
         .join(", ");
+    format!("UPDATE spans SET {assignments} WHERE trace_id = ?1 AND span_id = ?2 RETURNING id")
+});
+
+/// Inserts a span, or replaces the stored copy of a resent one; returns its row id and
+/// whether it was new.
+fn insert_span(transaction: &Transaction<'_>, span: &Span) -> Result<(i64, bool), StoreError> {
+    let json = SpanJson::of(span);
+    let values = span_values(span, &json);
+    // `changes` and the last row id instead of RETURNING, which would make SQLite keep a
+    // statement journal for every insert.
+    let inserted = transaction
+        .prepare_cached(&INSERT_SPAN)?
+        .execute(as_params(&values).as_slice())?;
+    if inserted == 1 {
+        return Ok((transaction.last_insert_rowid(), true));
+    }
     let row: i64 = transaction
-        .prepare_cached(&format!(
-            "UPDATE spans SET {assignments} WHERE trace_id = ?1 AND span_id = ?2 RETURNING id"
-        ))?
+        .prepare_cached(&REPLACE_SPAN)?
         .query_row(as_params(&values).as_slice(), |row| row.get(0))?;
     Ok((row, false))
 }
