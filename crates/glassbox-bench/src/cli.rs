@@ -24,6 +24,63 @@ pub struct Cli {
 pub enum Command {
     /// Send generated GenAI traces to an OTLP receiver and measure what it commits.
     Ingest(IngestArgs),
+    /// Fill a store with spans over many days, then time the API's metrics and trace queries.
+    Queries(QueriesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueriesArgs {
+    /// Spans to store [default: 1000000, or 20000 with --short].
+    #[arg(long)]
+    spans: Option<u64>,
+    /// Days the spans are spread over, ending at the current hour.
+    #[arg(long, default_value_t = 30)]
+    days: u64,
+    /// Timed repetitions of each query, after one untimed warm-up.
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// A quick run for CI: 20,000 spans.
+    #[arg(long)]
+    short: bool,
+    /// Seed of the span generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The glassbox binary to start [default: `glassbox` in the directory of this program].
+    #[arg(long, value_name = "BIN")]
+    glassbox: Option<PathBuf>,
+    /// Directory in which the data directory is created and removed after the run
+    /// [default: the system's temporary directory].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Where the JSON report goes [default: target/bench/queries.json].
+    #[arg(long, value_name = "PATH")]
+    json_out: Option<PathBuf>,
+}
+
+impl QueriesArgs {
+    /// Validates the arguments into settings.
+    pub fn into_settings(self) -> anyhow::Result<crate::queries::QuerySettings> {
+        let spans = self
+            .spans
+            .unwrap_or(if self.short { 20_000 } else { 1_000_000 });
+        ensure!(spans >= 5, "--spans must be at least 5");
+        ensure!(self.days >= 1, "--days must be at least 1");
+        ensure!(self.repeat >= 1, "--repeat must be at least 1");
+        Ok(crate::queries::QuerySettings {
+            spans,
+            days: self.days,
+            repeat: self.repeat,
+            seed: self.seed,
+            binary: match self.glassbox {
+                Some(binary) => binary,
+                None => default_binary()?,
+            },
+            work_dir: self.work_dir.unwrap_or_else(std::env::temp_dir),
+            json_out: self
+                .json_out
+                .unwrap_or_else(|| PathBuf::from("target/bench/queries.json")),
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -226,7 +283,9 @@ mod tests {
         let mut full = vec!["glassbox-bench", "ingest"];
         full.extend(arguments);
         let cli = Cli::try_parse_from(full)?;
-        let Command::Ingest(args) = cli.command;
+        let Command::Ingest(args) = cli.command else {
+            panic!("expected the ingest command");
+        };
         Settings::from_args(args)
     }
 

@@ -5,8 +5,9 @@
 //! request latency and the receiver's memory. Then it checks that every acknowledged span can
 //! be read back through the API.
 
-// The summary line on standard output is this program's output.
-#![allow(clippy::print_stdout)]
+// The summary lines on standard output and the progress on standard error are this
+// program's output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod generate;
@@ -14,6 +15,7 @@ mod ingest;
 mod load;
 mod monitor;
 mod otlp_json;
+mod queries;
 mod report;
 mod rng;
 mod server;
@@ -35,5 +37,6 @@ fn main() -> anyhow::Result<()> {
             let settings = Settings::from_args(args)?;
             runtime.block_on(ingest::run(settings))
         }
+        Command::Queries(args) => runtime.block_on(queries::run(args.into_settings()?)),
     }
 }

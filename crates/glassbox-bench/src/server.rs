@@ -65,13 +65,6 @@ pub struct StopReport {
 impl ServerProcess {
     /// Starts `binary serve` with a new data directory under `parent`.
     pub fn start(binary: &Path, parent: &Path) -> anyhow::Result<ServerProcess> {
-        if !binary.is_file() {
-            bail!(
-                "glassbox binary not found at {}; build it with `cargo build --release -p glassbox` \
-                 or pass --glassbox",
-                binary.display()
-            );
-        }
         std::fs::create_dir_all(parent)
             .with_context(|| format!("failed to create {}", parent.display()))?;
         let data_dir = tempfile::Builder::new()
@@ -80,6 +73,19 @@ impl ServerProcess {
             .with_context(|| {
                 format!("failed to create a data directory in {}", parent.display())
             })?;
+        ServerProcess::start_with(binary, data_dir)
+    }
+
+    /// Starts `binary serve` on an existing data directory, which is removed when the server
+    /// is dropped.
+    pub fn start_with(binary: &Path, data_dir: tempfile::TempDir) -> anyhow::Result<ServerProcess> {
+        if !binary.is_file() {
+            bail!(
+                "glassbox binary not found at {}; build it with `cargo build --release -p glassbox` \
+                 or pass --glassbox",
+                binary.display()
+            );
+        }
 
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0"])

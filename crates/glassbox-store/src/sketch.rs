@@ -10,8 +10,6 @@
 //! sum, the zero count, then the sparse buckets as zig-zag varint key deltas with varint
 //! counts.
 
-use std::collections::BTreeMap;
-
 /// Relative accuracy of every sketch.
 pub const RELATIVE_ACCURACY: f64 = 0.01;
 
@@ -21,9 +19,15 @@ pub const MIN_VALUE: f64 = 1e-9;
 const ENCODING_VERSION: u8 = 1;
 
 /// A DDSketch over non-negative values.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Bucket counts are dense from the lowest to the highest key seen: values between
+/// [`MIN_VALUE`] and 10^12 span fewer than 2,500 buckets at 1% accuracy, and typical latencies a
+/// few hundred, so a vector merges and decodes far faster than a map.
+#[derive(Debug, Clone)]
 pub struct Sketch {
-    buckets: BTreeMap<i32, u64>,
+    /// Key of `counts[0]`.
+    offset: i32,
+    counts: Vec<u64>,
     zero_count: u64,
     count: u64,
     sum: f64,
@@ -34,13 +38,27 @@ pub struct Sketch {
 impl Default for Sketch {
     fn default() -> Self {
         Sketch {
-            buckets: BTreeMap::new(),
+            offset: 0,
+            counts: Vec::new(),
             zero_count: 0,
             count: 0,
             sum: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
         }
+    }
+}
+
+/// Two sketches are equal when they hold the same counts, whatever empty buckets their dense
+/// ranges carry at the edges.
+impl PartialEq for Sketch {
+    fn eq(&self, other: &Sketch) -> bool {
+        self.zero_count == other.zero_count
+            && self.count == other.count
+            && self.sum == other.sum
+            && self.min == other.min
+            && self.max == other.max
+            && self.buckets().eq(other.buckets())
     }
 }
 
@@ -63,7 +81,7 @@ impl Sketch {
             self.zero_count += 1;
         } else {
             let key = (value.ln() / gamma_ln()).ceil() as i32;
-            *self.buckets.entry(key).or_insert(0) += 1;
+            self.add_to_bucket(key, 1);
         }
         self.count += 1;
         self.sum += value;
@@ -71,13 +89,43 @@ impl Sketch {
         self.max = self.max.max(value);
     }
 
+    /// Adds `count` to the bucket of `key`, growing the dense range as needed.
+    fn add_to_bucket(&mut self, key: i32, count: u64) {
+        if self.counts.is_empty() {
+            self.offset = key;
+            self.counts.push(0);
+        } else if key < self.offset {
+            let missing = (self.offset - key) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, missing));
+            self.offset = key;
+        } else if (key - self.offset) as usize >= self.counts.len() {
+            self.counts.resize((key - self.offset) as usize + 1, 0);
+        }
+        self.counts[(key - self.offset) as usize] += count;
+    }
+
+    /// Iterates over non-empty buckets as (key, count), lowest key first.
+    fn buckets(&self) -> impl Iterator<Item = (i32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(index, count)| (self.offset + index as i32, *count))
+    }
+
     /// Adds every value of another sketch.
     pub fn merge(&mut self, other: &Sketch) {
         if other.count == 0 {
             return;
         }
-        for (key, count) in &other.buckets {
-            *self.buckets.entry(*key).or_insert(0) += count;
+        if let Some(last) = other.counts.len().checked_sub(1) {
+            // Grow once to cover the other sketch's whole range, then add in place.
+            self.add_to_bucket(other.offset, 0);
+            self.add_to_bucket(other.offset + last as i32, 0);
+            let start = (other.offset - self.offset) as usize;
+            for (slot, count) in self.counts[start..].iter_mut().zip(&other.counts) {
+                *slot += count;
+            }
         }
         self.zero_count += other.zero_count;
         self.count += other.count;
@@ -106,12 +154,12 @@ impl Sketch {
             return Some(self.min.max(0.0));
         }
         let mut seen = self.zero_count;
-        for (key, count) in &self.buckets {
+        for (key, count) in self.buckets() {
             seen += count;
             if seen > rank {
                 let gamma = gamma_ln().exp();
                 // The middle of the bucket (gamma^(k-1), gamma^k] in the relative sense.
-                let value = 2.0 * gamma.powi(*key) / (1.0 + gamma);
+                let value = 2.0 * gamma.powi(key) / (1.0 + gamma);
                 return Some(value.clamp(self.min, self.max));
             }
         }
@@ -120,20 +168,21 @@ impl Sketch {
 
     /// Encodes the sketch as bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(40 + self.buckets.len() * 3);
+        let buckets: Vec<(i32, u64)> = self.buckets().collect();
+        let mut out = Vec::with_capacity(40 + buckets.len() * 3);
         out.push(ENCODING_VERSION);
         write_varint(&mut out, self.count);
         for value in [self.min, self.max, self.sum] {
             out.extend_from_slice(&value.to_le_bytes());
         }
         write_varint(&mut out, self.zero_count);
-        write_varint(&mut out, self.buckets.len() as u64);
+        write_varint(&mut out, buckets.len() as u64);
         let mut previous = 0i64;
-        for (key, count) in &self.buckets {
-            let delta = i64::from(*key) - previous;
+        for (key, count) in buckets {
+            let delta = i64::from(key) - previous;
             write_varint(&mut out, ((delta << 1) ^ (delta >> 63)) as u64);
-            write_varint(&mut out, *count);
-            previous = i64::from(*key);
+            write_varint(&mut out, count);
+            previous = i64::from(key);
         }
         out
     }
@@ -150,21 +199,34 @@ impl Sketch {
         let sum = reader.f64()?;
         let zero_count = reader.varint()?;
         let bucket_count = reader.varint()?;
-        let mut buckets = BTreeMap::new();
-        let mut key = 0i64;
-        for _ in 0..bucket_count {
-            let zigzag = reader.varint()?;
-            key += ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
-            buckets.insert(i32::try_from(key).ok()?, reader.varint()?);
-        }
-        Some(Sketch {
-            buckets,
+        let mut sketch = Sketch {
             zero_count,
             count,
             sum,
             min,
             max,
-        })
+            ..Sketch::default()
+        };
+        let mut key = 0i64;
+        let mut previous: Option<i32> = None;
+        for _ in 0..bucket_count {
+            let zigzag = reader.varint()?;
+            key += ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+            let key = i32::try_from(key).ok()?;
+            // Keys are written in increasing order; anything else is not a sketch of ours, and
+            // an absurd range would allocate without bound.
+            if previous.is_some_and(|previous| key <= previous)
+                || i64::from(key) - i64::from(previous.unwrap_or(key)) > 100_000
+            {
+                return None;
+            }
+            if previous.is_none() {
+                sketch.offset = key;
+            }
+            sketch.add_to_bucket(key, reader.varint()?);
+            previous = Some(key);
+        }
+        Some(sketch)
     }
 }
 

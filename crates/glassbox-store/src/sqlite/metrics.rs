@@ -70,7 +70,7 @@ pub(crate) fn summary(
     let mut groups: HashMap<Option<String>, Aggregate> = HashMap::new();
     if uses_rollups(filter, group_by) {
         let (from, to) = minute_bounds(filter);
-        for (table, start, end) in rollup::split_range(from, to) {
+        for (table, start, end) in rollup::split_range(from, to, &rollup::ALL_TABLES) {
             rollup::read(connection, table, start, end, filter, &mut |row| {
                 groups
                     .entry(rollup_key(&row.key, group_by))
@@ -109,12 +109,15 @@ pub(crate) fn timeseries(
     let step_of = |seconds: i64| from + (seconds - from).div_euclid(step) * step;
     let mut series: HashMap<Option<String>, BTreeMap<i64, Aggregate>> = HashMap::new();
     if uses_rollups(filter, group_by) {
-        let hours_align = step % rollup::HOUR == 0 && from % rollup::HOUR == 0;
-        let parts = if hours_align {
-            rollup::split_range(from, to)
+        // A coarse bucket may be read only when it falls inside one step.
+        let tables: &[Table] = if step % rollup::DAY == 0 && from % rollup::DAY == 0 {
+            &rollup::ALL_TABLES
+        } else if step % rollup::HOUR == 0 && from % rollup::HOUR == 0 {
+            &[Table::Hour, Table::Minute]
         } else {
-            vec![(Table::Minute, from, to)]
+            &[Table::Minute]
         };
+        let parts = rollup::split_range(from, to, tables);
         for (table, start, end) in parts {
             rollup::read(connection, table, start, end, filter, &mut |row| {
                 let steps = series.entry(rollup_key(&row.key, group_by)).or_default();

@@ -1,8 +1,9 @@
-//! Per-minute and per-hour rollups of spans, updated in the same transaction as the spans.
+//! Per-minute, per-hour and per-day rollups of spans, updated in the same transaction as the
+//! spans.
 //!
 //! A rollup row holds the aggregate of the spans that started in one bucket and share one
-//! key (service, provider, model, operation, kind). Hour rows are kept beside minute rows so
-//! a query over weeks merges hundreds of rows per key instead of tens of thousands.
+//! key (service, provider, model, operation, kind). Hour and day rows are kept beside minute
+//! rows so a query over a month merges tens of rows per key instead of tens of thousands.
 
 use std::collections::HashMap;
 
@@ -19,12 +20,15 @@ use crate::sketch::Sketch;
 pub(crate) const MINUTE: i64 = 60;
 /// Seconds in an hour bucket.
 pub(crate) const HOUR: i64 = 3_600;
+/// Seconds in a day bucket (UTC days).
+pub(crate) const DAY: i64 = 86_400;
 
-/// The two rollup tables.
+/// The rollup tables, finest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Table {
     Minute,
     Hour,
+    Day,
 }
 
 impl Table {
@@ -32,6 +36,16 @@ impl Table {
         match self {
             Table::Minute => "rollups_minute",
             Table::Hour => "rollups_hour",
+            Table::Day => "rollups_day",
+        }
+    }
+
+    /// Width of a bucket in seconds.
+    pub(crate) fn width(self) -> i64 {
+        match self {
+            Table::Minute => MINUTE,
+            Table::Hour => HOUR,
+            Table::Day => DAY,
         }
     }
 }
@@ -77,21 +91,34 @@ pub(crate) fn add_spans<'a>(
             .or_default()
             .add_span(span);
     }
-    let mut hours: HashMap<(i64, RollupKey), Aggregate> = HashMap::new();
-    for ((bucket, key), aggregate) in &minutes {
-        let hour = bucket - bucket.rem_euclid(HOUR);
-        hours
-            .entry((hour, key.clone()))
+    let hours = coarsen(&minutes, HOUR);
+    let days = coarsen(&hours, DAY);
+    for (table, rows) in [
+        (Table::Minute, minutes),
+        (Table::Hour, hours),
+        (Table::Day, days),
+    ] {
+        for ((bucket, key), aggregate) in rows {
+            merge_row(connection, table, bucket, &key, &aggregate)?;
+        }
+    }
+    Ok(())
+}
+
+/// Merges finer buckets into buckets `width` seconds wide.
+fn coarsen(
+    rows: &HashMap<(i64, RollupKey), Aggregate>,
+    width: i64,
+) -> HashMap<(i64, RollupKey), Aggregate> {
+    let mut coarse: HashMap<(i64, RollupKey), Aggregate> = HashMap::new();
+    for ((bucket, key), aggregate) in rows {
+        let start = bucket - bucket.rem_euclid(width);
+        coarse
+            .entry((start, key.clone()))
             .or_default()
             .merge(aggregate);
     }
-    for ((bucket, key), aggregate) in minutes {
-        merge_row(connection, Table::Minute, bucket, &key, &aggregate)?;
-    }
-    for ((bucket, key), aggregate) in hours {
-        merge_row(connection, Table::Hour, bucket, &key, &aggregate)?;
-    }
-    Ok(())
+    coarse
 }
 
 fn merge_row(
@@ -203,37 +230,96 @@ fn aggregate_from_row(row: &Row<'_>, offset: usize) -> Result<Aggregate, StoreEr
     })
 }
 
-/// Recomputes the rollups of every minute in `[from, to)` (Unix seconds, widened to whole
-/// hours) from the stored spans.
+/// Recomputes the rollups of `[from, to)` (Unix seconds, widened to whole hours) from the
+/// stored spans: the minute rows from the spans, then the hour rows of those hours from the
+/// minute rows, then the day rows of those days from the hour rows.
 pub(crate) fn rebuild(connection: &Connection, from: i64, to: i64) -> Result<u64, StoreError> {
-    let from = from - from.rem_euclid(HOUR);
-    let to = to - to.rem_euclid(HOUR) + if to.rem_euclid(HOUR) == 0 { 0 } else { HOUR };
-    for table in [Table::Minute, Table::Hour] {
-        connection
-            .prepare_cached(&format!(
-                "DELETE FROM {} WHERE bucket >= ?1 AND bucket < ?2",
-                table.name()
-            ))?
-            .execute(params![from, to])?;
-    }
+    let (from, to) = widen(from, to, HOUR);
+    delete_rows(connection, Table::Minute, from, to)?;
+    let rebuilt = add_minutes_from_spans(connection, from, to)?;
 
+    delete_rows(connection, Table::Hour, from, to)?;
+    roll_up(connection, Table::Minute, Table::Hour, from, to)?;
+    let (first_day, end_day) = widen(from, to, DAY);
+    delete_rows(connection, Table::Day, first_day, end_day)?;
+    roll_up(connection, Table::Hour, Table::Day, first_day, end_day)?;
+    Ok(rebuilt)
+}
+
+fn widen(from: i64, to: i64, width: i64) -> (i64, i64) {
+    let start = from - from.rem_euclid(width);
+    let end = if to.rem_euclid(width) == 0 {
+        to
+    } else {
+        to - to.rem_euclid(width) + width
+    };
+    (start, end)
+}
+
+fn delete_rows(
+    connection: &Connection,
+    table: Table,
+    from: i64,
+    to: i64,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(&format!(
+            "DELETE FROM {} WHERE bucket >= ?1 AND bucket < ?2",
+            table.name()
+        ))?
+        .execute(params![from, to])?;
+    Ok(())
+}
+
+fn add_minutes_from_spans(connection: &Connection, from: i64, to: i64) -> Result<u64, StoreError> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {SPAN_COLUMNS} FROM spans WHERE start_ns >= ?1 AND start_ns < ?2"
     ))?;
     let nanos = |seconds: i64| seconds.saturating_mul(1_000_000_000);
     let mut rows = statement.query(params![nanos(from), nanos(to)])?;
-    let mut spans = Vec::new();
-    let mut rebuilt = 0;
+    let mut minutes: HashMap<(i64, RollupKey), Aggregate> = HashMap::new();
+    let mut count = 0;
     while let Some(row) = rows.next()? {
-        spans.push(span_from_row(row, 0)?);
-        if spans.len() == 10_000 {
-            add_spans(connection, spans.iter())?;
-            rebuilt += spans.len() as u64;
-            spans.clear();
-        }
+        let span = span_from_row(row, 0)?;
+        let bucket = bucket_of(span.start_time_unix_nano, MINUTE);
+        minutes
+            .entry((bucket, RollupKey::of(&span)))
+            .or_default()
+            .add_span(&span);
+        count += 1;
     }
-    add_spans(connection, spans.iter())?;
-    Ok(rebuilt + spans.len() as u64)
+    for ((bucket, key), aggregate) in minutes {
+        write_row(connection, Table::Minute, bucket, &key, &aggregate)?;
+    }
+    Ok(count)
+}
+
+/// Writes the rows of `coarse` in `[from, to)` as the merge of the `fine` rows they cover.
+fn roll_up(
+    connection: &Connection,
+    fine: Table,
+    coarse: Table,
+    from: i64,
+    to: i64,
+) -> Result<(), StoreError> {
+    let mut rows: HashMap<(i64, RollupKey), Aggregate> = HashMap::new();
+    read(
+        connection,
+        fine,
+        from,
+        to,
+        &MetricsFilter::default(),
+        &mut |row| {
+            let bucket = row.bucket - row.bucket.rem_euclid(coarse.width());
+            rows.entry((bucket, row.key))
+                .or_default()
+                .merge(&row.aggregate);
+        },
+    )?;
+    for ((bucket, key), aggregate) in rows {
+        write_row(connection, coarse, bucket, &key, &aggregate)?;
+    }
+    Ok(())
 }
 
 /// One rollup row as read back.
@@ -300,40 +386,74 @@ pub(crate) fn read(
     Ok(())
 }
 
-/// Splits `[from, to)` (Unix seconds on minute bounds) into the hour-table part and the
-/// minute-table parts.
-pub(crate) fn split_range(from: i64, to: i64) -> Vec<(Table, i64, i64)> {
-    let first_hour = from + (HOUR - from.rem_euclid(HOUR)) % HOUR;
-    let last_hour = to - to.rem_euclid(HOUR);
-    if first_hour >= last_hour {
-        return vec![(Table::Minute, from, to)];
-    }
-    let mut parts = vec![(Table::Hour, first_hour, last_hour)];
-    if from < first_hour {
-        parts.push((Table::Minute, from, first_hour));
-    }
-    if last_hour < to {
-        parts.push((Table::Minute, last_hour, to));
-    }
+/// Splits `[from, to)` (Unix seconds on minute bounds) into parts read from the coarsest of
+/// `tables` (given coarsest first, ending with [`Table::Minute`]) whose buckets fit whole.
+pub(crate) fn split_range(from: i64, to: i64, tables: &[Table]) -> Vec<(Table, i64, i64)> {
+    let mut parts = Vec::new();
+    split_into(from, to, tables, &mut parts);
     parts
 }
+
+fn split_into(from: i64, to: i64, tables: &[Table], parts: &mut Vec<(Table, i64, i64)>) {
+    let Some((table, finer)) = tables.split_first() else {
+        return;
+    };
+    if from >= to {
+        return;
+    }
+    if finer.is_empty() {
+        parts.push((*table, from, to));
+        return;
+    }
+    let width = table.width();
+    let first = from + (width - from.rem_euclid(width)) % width;
+    let last = to - to.rem_euclid(width);
+    if first >= last {
+        split_into(from, to, finer, parts);
+        return;
+    }
+    parts.push((*table, first, last));
+    split_into(from, first, finer, parts);
+    split_into(last, to, finer, parts);
+}
+
+/// Every table, coarsest first.
+pub(crate) const ALL_TABLES: [Table; 3] = [Table::Day, Table::Hour, Table::Minute];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ranges_split_into_hours_and_minutes() {
-        assert_eq!(split_range(60, 3_540), vec![(Table::Minute, 60, 3_540)]);
+    fn ranges_split_into_days_hours_and_minutes() {
         assert_eq!(
-            split_range(3_000, 11_000 - 11_000 % 60),
+            split_range(60, 3_540, &ALL_TABLES),
+            vec![(Table::Minute, 60, 3_540)]
+        );
+        assert_eq!(
+            split_range(3_000, 10_980, &ALL_TABLES),
             vec![
                 (Table::Hour, 3_600, 10_800),
                 (Table::Minute, 3_000, 3_600),
                 (Table::Minute, 10_800, 10_980)
             ]
         );
-        assert_eq!(split_range(0, 7_200), vec![(Table::Hour, 0, 7_200)]);
+        assert_eq!(
+            split_range(0, 7_200, &ALL_TABLES),
+            vec![(Table::Hour, 0, 7_200)]
+        );
+        assert_eq!(
+            split_range(82_800, 2 * DAY + 60, &ALL_TABLES),
+            vec![
+                (Table::Day, DAY, 2 * DAY),
+                (Table::Hour, 82_800, DAY),
+                (Table::Minute, 2 * DAY, 2 * DAY + 60)
+            ]
+        );
+        assert_eq!(
+            split_range(0, 2 * DAY, &[Table::Hour, Table::Minute]),
+            vec![(Table::Hour, 0, 2 * DAY)]
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`: 1 holds spans,
-/// traces, content, metric points and logs; 2 the per-minute and per-hour rollups and settings.
+/// traces, content, metric points and logs; 2 the per-minute,
+/// per-hour and per-day rollups and settings.
 /// Never edit a released migration: append a new one.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -173,6 +174,34 @@ CREATE TABLE rollups_minute (
     PRIMARY KEY (bucket, service, provider, model, operation, kind)
 ) WITHOUT ROWID;
 CREATE TABLE rollups_hour (
+    bucket INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors_rate_limited INTEGER NOT NULL,
+    errors_timeout INTEGER NOT NULL,
+    errors_server INTEGER NOT NULL,
+    errors_client INTEGER NOT NULL,
+    errors_content_filter INTEGER NOT NULL,
+    errors_other INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_input_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    unpriced_count INTEGER NOT NULL,
+    latency BLOB NOT NULL,
+    ttft BLOB NOT NULL,
+    tokens_per_second BLOB NOT NULL,
+    PRIMARY KEY (bucket, service, provider, model, operation, kind)
+) WITHOUT ROWID;
+CREATE TABLE rollups_day (
     bucket INTEGER NOT NULL,
     service TEXT NOT NULL,
     provider TEXT NOT NULL,

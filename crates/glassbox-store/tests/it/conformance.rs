@@ -375,3 +375,25 @@ pub async fn reprice_updates_spans_traces_and_rollups(store: Arc<dyn Store>) {
     let total = store.summary(whole_range(), None).await.unwrap();
     assert_eq!(total[0].aggregate.cost_usd, Some(2.5));
 }
+
+pub async fn rebuild_gives_the_same_rollups(store: Arc<dyn Store>) {
+    let spans = (0..40u8)
+        .map(|i| llm_at(14, i + 1, u64::from(i) * 3_600_000, 10 + u64::from(i), "a"))
+        .collect();
+    write_spans(&store, spans).await;
+    let before = store
+        .summary(whole_range(), Some(GroupBy::Model))
+        .await
+        .unwrap();
+    let read = store
+        .rebuild_rollups(T0 - 86_400_000_000_000, T0 + 3 * 86_400_000_000_000)
+        .await
+        .unwrap();
+    assert_eq!(read, 40);
+    let after = store
+        .summary(whole_range(), Some(GroupBy::Model))
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    assert_eq!(after[0].aggregate.count, 40);
+}

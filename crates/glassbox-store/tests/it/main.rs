@@ -41,6 +41,7 @@ conformance_cases!(sqlite:
     timeseries_fills_steps,
     functions_report_self_time,
     reprice_updates_spans_traces_and_rollups,
+    rebuild_gives_the_same_rollups,
 );
 
 #[tokio::test]
