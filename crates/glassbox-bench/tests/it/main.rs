@@ -1,5 +1,5 @@
-//! Runs `glassbox-bench ingest` in short mode against a `glassbox serve` that it starts, so
-//! that the benchmark keeps working as the server changes.
+//! Runs `glassbox-bench ingest` and `queries` in short mode against a `glassbox serve` that
+//! they start, so that the benchmarks keep working as the server changes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -120,4 +120,35 @@ fn remote_target_is_rejected() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a loopback address"), "{stderr}");
+}
+
+#[test]
+fn queries_short() {
+    let work_dir = tempfile::tempdir().unwrap();
+    let report_path = work_dir.path().join("queries.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
+        .args(["queries", "--short", "--repeat", "1", "--glassbox"])
+        .arg(glassbox_binary())
+        .arg("--work-dir")
+        .arg(work_dir.path())
+        .arg("--json-out")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["spans"], 20_000);
+    let queries = report["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 8);
+    for query in queries {
+        assert!(query["response_bytes"].as_u64().unwrap() > 100, "{query}");
+        assert!(query["median_ms"].as_f64().unwrap() > 0.0, "{query}");
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("summary 30d by model"), "{stdout}");
 }
