@@ -1,4 +1,4 @@
-//! The API's error answer: `{"error": {"code": ..., "message": ...}}` with the matching status.
+//! The API's error response: `{"error": {"code": ..., "message": ...}}` with the matching status.
 //! This is the one place where error kinds become HTTP status codes.
 
 use axum::Json;
@@ -8,7 +8,7 @@ use glassbox_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// An error answer.
+/// An error response.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -16,14 +16,14 @@ pub struct ApiError {
     message: String,
 }
 
-/// The JSON body of an error answer.
+/// The JSON body of an error response.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
-/// What went wrong.
+/// The error code and message.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable machine-readable code: `invalid_parameter`, `not_found`, `internal`.
@@ -33,7 +33,7 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    /// A query parameter or path segment has an invalid value.
+    /// Builds the error for a query parameter or path segment with an invalid value.
     pub fn invalid_parameter(name: &str, problem: impl std::fmt::Display) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -42,7 +42,7 @@ impl ApiError {
         }
     }
 
-    /// The request body is malformed or invalid.
+    /// Builds the error for a malformed or invalid request body.
     pub fn invalid_body(problem: impl std::fmt::Display) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -51,7 +51,7 @@ impl ApiError {
         }
     }
 
-    /// The requested resource does not exist.
+    /// Builds the error for a resource that does not exist.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
@@ -75,7 +75,7 @@ impl From<StoreError> for ApiError {
                 ApiError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     code: "internal",
-                    message: "the store failed to answer the query; see the server log".into(),
+                    message: "the store failed to run the query; see the server log".into(),
                 }
             }
         }

@@ -23,7 +23,7 @@ pub use error::ApiError;
 pub use prices::saved_prices;
 pub use time_format::{format_nanos, parse_rfc3339};
 
-/// What the handlers share.
+/// State shared by the handlers.
 #[derive(Clone)]
 pub struct ApiState {
     /// The store to read from.

@@ -245,9 +245,9 @@ pub struct SummaryView {
 
 /// Totals, error rates, tokens, cost and latency percentiles over a range, optionally grouped.
 ///
-/// Groupings and filters on model, provider, service, operation and kind read the per-minute
-/// rollups (the range is widened to whole minutes); `user_id`, `session_id` and `tag` read the
-/// spans.
+/// Groupings and filters on model, provider, service, operation and kind read the rollups (day,
+/// hour and minute rows, with the range widened to whole minutes). Those on `user_id`,
+/// `session_id` and `tag` read the spans.
 #[utoipa::path(get, path = "/api/v1/metrics/summary", params(MetricsQuery), responses(
     (status = 200, body = SummaryView),
     (status = 400, body = ErrorBody, description = "A parameter is invalid"),

@@ -111,7 +111,7 @@ pub async fn clear(State(state): State<ApiState>) -> Result<Json<PriceList>, Api
     }))
 }
 
-/// Which price applies to a model.
+/// A price look-up: model, provider and time.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -178,7 +178,7 @@ pub struct UnpricedList {
     from: String,
     to: String,
     models: Vec<UnpricedModel>,
-    /// What to do about them.
+    /// The way to price them.
     hint: String,
 }
 
@@ -247,7 +247,7 @@ fn range(from: Option<&str>, to: Option<&str>, default_span: u64) -> Result<(u64
     Ok((from, to))
 }
 
-/// What to reprice.
+/// The calls to reprice.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepriceRequest {

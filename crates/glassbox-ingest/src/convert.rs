@@ -23,7 +23,7 @@ pub const MAX_SPAN_ATTRIBUTES: usize = 10_000;
 /// Most events accepted on one span (streaming instrumentations add one per chunk).
 pub const MAX_SPAN_EVENTS: usize = 10_000;
 
-/// Records that could not be accepted, for the OTLP partial-success answer.
+/// Records that could not be accepted, for the OTLP partial-success response.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Rejections {
     /// How many records the request carried.

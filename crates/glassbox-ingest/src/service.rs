@@ -39,7 +39,7 @@ impl Default for IngestOptions {
     }
 }
 
-/// Why an export request failed as a whole.
+/// The reason an export request failed as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The body could not be read or decoded.

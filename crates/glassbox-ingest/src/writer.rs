@@ -1,7 +1,7 @@
 //! The batch writer: a bounded queue in front of the one task that commits to the store.
 //!
-//! Receivers reserve room for their records before they enqueue; when the queue is full they
-//! answer "try again later" at once instead of letting memory grow. The writer drains several
+//! Receivers reserve room for their records before they enqueue. When the queue is full they
+//! reply "try again later" at once instead of letting memory grow. The writer drains several
 //! requests into one transaction and acknowledges each request only after that commit.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use glassbox_store::{StoreError, WriteBatch, WriteStore, WriteSummary};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-/// Why a batch was not committed.
+/// The reason a batch was not committed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The queue has no room for the batch; the sender should retry later.

@@ -1,4 +1,4 @@
-//! Aggregates of spans: what the metrics API asks the store for.
+//! Aggregates of spans, as the metrics API requests them from the store.
 
 use glassbox_model::{ErrorClass, SpanKind};
 
@@ -61,7 +61,7 @@ impl GroupBy {
     }
 }
 
-/// Which spans an aggregate covers.
+/// The spans an aggregate covers.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsFilter {
     /// Start of the range, nanoseconds since the Unix epoch, inclusive.

@@ -2,8 +2,8 @@
 //!
 //! Values are mapped to buckets whose bounds grow geometrically by `gamma = (1 + a) / (1 - a)`,
 //! so any quantile read from the sketch is within a relative error `a` of a value of the data
-//! (1% here). Two sketches with the same `a` merge by adding bucket counts, which is what lets
-//! per-minute rollups answer percentiles over any range. Only non-negative values are kept
+//! (1% here). Two sketches with the same `a` merge by adding bucket counts, so rollups can
+//! give percentiles over any range. Only non-negative values are kept
 //! (latencies, TTFT, token rates); zero and values below [`MIN_VALUE`] share one bucket.
 //!
 //! The encoding is compact so a rollup row stays small: a version byte, the count, min, max,
@@ -20,8 +20,8 @@ const ENCODING_VERSION: u8 = 1;
 
 /// A DDSketch over non-negative values.
 ///
-/// Bucket counts are dense from the lowest to the highest key seen: values between
-/// [`MIN_VALUE`] and 10^12 span fewer than 2,500 buckets at 1% accuracy, and typical latencies a
+/// Bucket counts are dense from the lowest to the highest key seen. Values between
+/// [`MIN_VALUE`] and 10^12 span fewer than 2,500 buckets at 1% accuracy and typical latencies a
 /// few hundred, so a vector merges and decodes far faster than a map.
 #[derive(Debug, Clone)]
 pub struct Sketch {

@@ -1,7 +1,7 @@
 //! Per-minute, per-hour and per-day rollups of spans, updated in the same transaction as the
 //! spans.
 //!
-//! A rollup row holds the aggregate of the spans that started in one bucket and share one
+//! A rollup row contains the aggregate of the spans that started in one bucket and share one
 //! key (service, provider, model, operation, kind). Hour and day rows are kept beside minute
 //! rows so a query over a month merges tens of rows per key instead of tens of thousands.
 
@@ -72,7 +72,7 @@ impl RollupKey {
     }
 }
 
-/// Returns the start (Unix seconds) of the bucket that holds a time in nanoseconds.
+/// Returns the start (Unix seconds) of the bucket that contains a time in nanoseconds.
 pub(crate) fn bucket_of(unix_nano: u64, width: i64) -> i64 {
     let seconds = to_sql_int(unix_nano / 1_000_000_000);
     seconds - seconds.rem_euclid(width)
@@ -231,8 +231,8 @@ fn aggregate_from_row(row: &Row<'_>, offset: usize) -> Result<Aggregate, StoreEr
 }
 
 /// Recomputes the rollups of `[from, to)` (Unix seconds, widened to whole hours) from the
-/// stored spans: the minute rows from the spans, then the hour rows of those hours from the
-/// minute rows, then the day rows of those days from the hour rows.
+/// stored spans. Minute rows come from the spans, hour rows from the minute rows, and day rows
+/// from the hour rows.
 pub(crate) fn rebuild(connection: &Connection, from: i64, to: i64) -> Result<u64, StoreError> {
     let (from, to) = widen(from, to, HOUR);
     delete_rows(connection, Table::Minute, from, to)?;

@@ -4,8 +4,8 @@ use rusqlite::Connection;
 
 use crate::error::StoreError;
 
-/// Migrations in order; migration `i` brings the schema to version `i + 1`: 1 holds spans,
-/// traces, content, metric points and logs; 2 the per-minute,
+/// Migrations in order: migration `i` brings the schema to version `i + 1`. Version 1 has spans,
+/// traces, content, metric points and logs, and version 2 adds the per-minute,
 /// per-hour and per-day rollups and settings.
 /// Never edit a released migration: append a new one.
 const MIGRATIONS: &[&str] = &[
