@@ -2,11 +2,13 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, FlagOverrides};
+use crate::demo::{self, DemoOptions, Mode};
 
 /// Glassbox: observability for generative-AI applications.
 #[derive(Debug, Parser)]
@@ -30,6 +32,77 @@ enum Command {
         #[command(subcommand)]
         command: RollupsCommand,
     },
+    /// Send a synthetic GenAI workload to a running Glassbox on this machine.
+    Demo(DemoArgs),
+}
+
+/// Default live traffic of `glassbox demo`, in traces per second.
+const DEFAULT_DEMO_RATE: f64 = 5.0;
+/// Default length of live traffic of `glassbox demo`, in seconds.
+const DEFAULT_DEMO_SECONDS: u64 = 60;
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Base URL of the OTLP/HTTP receiver; only this machine's addresses (127.0.0.0/8, ::1,
+    /// localhost) are accepted.
+    #[arg(long, default_value = demo::DEFAULT_TARGET)]
+    target: String,
+    /// Seed of the generator: a seed sends the same traces, ids included, with times relative
+    /// to the start of the run [default: random, printed at the end].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of traces to send.
+    #[arg(long, conflicts_with = "duration", value_parser = clap::value_parser!(u64).range(1..))]
+    traces: Option<u64>,
+    /// Seconds of live traffic [default: 60].
+    #[arg(long, conflicts_with = "backfill", value_parser = clap::value_parser!(u64).range(1..))]
+    duration: Option<u64>,
+    /// Live traffic in traces per second, up to 1000 [default: 5].
+    #[arg(long, conflicts_with = "backfill", value_parser = parse_rate)]
+    rate: Option<f64>,
+    /// Instead of live traffic, write this much history (`30m`, `24h`, `7d`) as fast as the
+    /// server acknowledges, more during working hours (UTC) [default traces: 20 per hour].
+    #[arg(long, value_parser = demo::parse_period)]
+    backfill: Option<Duration>,
+}
+
+impl DemoArgs {
+    fn options(self) -> DemoOptions {
+        let mode = match self.backfill {
+            Some(period) => Mode::Backfill {
+                period,
+                traces: self.traces,
+            },
+            None => {
+                let rate = self.rate.unwrap_or(DEFAULT_DEMO_RATE);
+                let seconds = self.duration.unwrap_or(DEFAULT_DEMO_SECONDS);
+                let traces = self
+                    .traces
+                    .unwrap_or_else(|| ((seconds as f64 * rate).ceil() as u64).max(1));
+                Mode::Live {
+                    rate,
+                    traces: Some(traces),
+                }
+            }
+        };
+        DemoOptions {
+            target: self.target,
+            seed: self.seed,
+            mode,
+        }
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("invalid rate {text:?}: expected traces per second, such as 5"))?;
+    if !(rate > 0.0 && rate <= 1_000.0) {
+        return Err(format!(
+            "invalid rate {text:?}: must be above 0 and at most 1000 traces per second"
+        ));
+    }
+    Ok(rate)
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +156,10 @@ struct ServeArgs {
     /// Address of the OTLP/gRPC receiver, or `off` [default: 127.0.0.1:4317].
     #[arg(long)]
     otlp_grpc_listen: Option<String>,
+    /// Fill the server with a synthetic workload: 7 days of history (unless the database
+    /// already contains traces), then one trace per second until shutdown.
+    #[arg(long)]
+    demo: bool,
 }
 
 /// Starts logging to standard error; `GLASSBOX_LOG` (or `RUST_LOG`) sets the filter.
@@ -141,7 +218,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let config =
                 config::load(cli.config.as_deref(), flags).context("invalid configuration")?;
-            runtime()?.block_on(crate::serve::run(config))
+            runtime()?.block_on(crate::serve::run(config, args.demo))
         }
+        Command::Demo(args) => runtime()?.block_on(demo::run(args.options())),
     }
 }

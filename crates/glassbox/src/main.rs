@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod maintenance;
 mod pricing;
 mod serve;
@@ -9,8 +10,8 @@ mod serve;
 use clap::Parser;
 
 /// mimalloc instead of the system allocator: ingest allocates and frees many small strings per
-/// span, and the benchmark's profile showed the system allocator taking about a tenth of the
-/// server's time.
+/// span, and a profile of the ingest benchmark (`perf`, 2 cores) showed the system allocator's
+/// functions at about a tenth of the server's time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

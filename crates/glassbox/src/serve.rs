@@ -1,5 +1,6 @@
 //! `glassbox serve`: opens the store, starts the batch writer and every listener, and on
-//! SIGTERM or Ctrl-C stops accepting, commits everything accepted, then exits.
+//! SIGTERM or Ctrl-C stops accepting, commits everything accepted, then exits. With
+//! `--demo`, a synthetic workload fills the server once it listens.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +8,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use glassbox_api::ApiState;
-use glassbox_enrich::Enricher;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
 use glassbox_store::{SqliteOptions, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, listener_address};
 
-/// Runs the server until a shutdown signal, then flushes.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Runs the server until a shutdown signal, then flushes. `demo` adds the demo workload.
+pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
     let store = SqliteStore::open(
         &config.data_dir,
         SqliteOptions {
@@ -38,22 +38,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             max_batch_records: config.ingest.max_batch_records,
         },
     );
-    let (shutdown_sender, shutdown) = watch::channel(false);
-    let servers = start_listeners(&config, &store, writer, enricher, &shutdown).await?;
-
-    wait_for_signal().await;
-    tracing::info!("shutting down: no new requests; committing what was accepted");
-    let _ = shutdown_sender.send(true);
-    finish(servers, writer_task, store.as_ref()).await
-}
-
-async fn start_listeners(
-    config: &Config,
-    store: &Arc<dyn Store>,
-    writer: BatchWriter,
-    enricher: Arc<Enricher>,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let ingest = Ingest::new(
         writer,
         IngestOptions {
@@ -61,6 +45,36 @@ async fn start_listeners(
         },
         enricher,
     );
+    let (shutdown_sender, shutdown) = watch::channel(false);
+    let servers = start_listeners(&config, &store, ingest.clone(), &shutdown).await?;
+    let demo = demo.then(|| {
+        tokio::spawn(crate::demo::fill_server(
+            ingest.clone(),
+            Arc::clone(&store),
+            shutdown.clone(),
+        ))
+    });
+    // The writer stops once every `Ingest` handle is gone: keep only the listeners' and the
+    // demo's.
+    drop(ingest);
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new requests; committing what was accepted");
+    let _ = shutdown_sender.send(true);
+    if let Some(demo) = demo
+        && let Err(error) = demo.await
+    {
+        tracing::error!(%error, "the demo task failed");
+    }
+    finish(servers, writer_task, store.as_ref()).await
+}
+
+async fn start_listeners(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    ingest: Ingest,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let mut servers = JoinSet::new();
 
     let main_router = glassbox_api::router(ApiState {

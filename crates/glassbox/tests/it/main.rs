@@ -4,6 +4,7 @@
 
 mod api;
 mod bad_input;
+mod demo;
 mod durability;
 mod fixtures;
 mod otlp;
