@@ -73,6 +73,8 @@ const NAME_RULES: &[(&str, ErrorClass)] = &[
     ("permissiondenied", ErrorClass::ClientError),
     ("notfound", ErrorClass::ClientError),
     ("unprocessable", ErrorClass::ClientError),
+    ("invalidargument", ErrorClass::ClientError),
+    ("resourceexhausted", ErrorClass::RateLimited),
 ];
 
 /// Classifies a span; `None` when it did not fail.
@@ -82,7 +84,10 @@ const NAME_RULES: &[(&str, ErrorClass)] = &[
 /// A finish reason `content_filter` marks a content-filter failure even on a span whose
 /// status is not error, as providers answer such calls with success.
 pub fn classify_error(span: &Span) -> Option<ErrorClass> {
-    let filtered = span.finish_reasons.iter().any(|reason| reason == "content_filter");
+    let filtered = span
+        .finish_reasons
+        .iter()
+        .any(|reason| reason == "content_filter");
     if span.status != SpanStatus::Error {
         return filtered.then_some(ErrorClass::ContentFilter);
     }
@@ -103,7 +108,11 @@ pub fn classify_error(span: &Span) -> Option<ErrorClass> {
 fn http_status(span: &Span) -> Option<u64> {
     ["http.response.status_code", "http.status_code"]
         .iter()
-        .find_map(|key| span.attributes.get(*key).and_then(serde_json::Value::as_u64))
+        .find_map(|key| {
+            span.attributes
+                .get(*key)
+                .and_then(serde_json::Value::as_u64)
+        })
 }
 
 fn class_of_status(status: u64) -> Option<ErrorClass> {
@@ -127,7 +136,20 @@ fn class_of_text(text: &str) -> ErrorClass {
             return *class;
         }
     }
-    for (code, class) in [("429", ErrorClass::RateLimited), ("504", ErrorClass::Timeout), ("500", ErrorClass::ServerError), ("502", ErrorClass::ServerError), ("503", ErrorClass::ServerError)] {
+    let codes = [
+        ("429", ErrorClass::RateLimited),
+        ("408", ErrorClass::Timeout),
+        ("504", ErrorClass::Timeout),
+        ("500", ErrorClass::ServerError),
+        ("502", ErrorClass::ServerError),
+        ("503", ErrorClass::ServerError),
+        ("400", ErrorClass::ClientError),
+        ("401", ErrorClass::ClientError),
+        ("403", ErrorClass::ClientError),
+        ("404", ErrorClass::ClientError),
+        ("422", ErrorClass::ClientError),
+    ];
+    for (code, class) in codes {
         if text.contains(code) {
             return class;
         }
@@ -151,24 +173,47 @@ mod tests {
     #[test]
     fn names_of_real_libraries_are_classified() {
         let cases = [
-            (Some("<class 'openai.RateLimitError'>"), None, ErrorClass::RateLimited),
+            (
+                Some("<class 'openai.RateLimitError'>"),
+                None,
+                ErrorClass::RateLimited,
+            ),
             (Some("rate_limit_error"), None, ErrorClass::RateLimited),
-            (None, Some("RateLimitError: Error code: 429"), ErrorClass::RateLimited),
+            (
+                None,
+                Some("RateLimitError: Error code: 429"),
+                ErrorClass::RateLimited,
+            ),
             (Some("InternalServerError"), None, ErrorClass::ServerError),
             (Some("api_error"), None, ErrorClass::ServerError),
             (Some("APITimeoutError"), None, ErrorClass::Timeout),
             (Some("BadRequestError"), None, ErrorClass::ClientError),
             (Some("ValueError"), None, ErrorClass::Other),
+            (
+                None,
+                Some("ClientError: 400 INVALID_ARGUMENT. bad field"),
+                ErrorClass::ClientError,
+            ),
+            (
+                None,
+                Some("429 RESOURCE_EXHAUSTED"),
+                ErrorClass::RateLimited,
+            ),
         ];
         for (error_type, message, expected) in cases {
-            assert_eq!(classify_error(&failed(error_type, message)), Some(expected), "{error_type:?} {message:?}");
+            assert_eq!(
+                classify_error(&failed(error_type, message)),
+                Some(expected),
+                "{error_type:?} {message:?}"
+            );
         }
     }
 
     #[test]
     fn http_status_decides_first() {
         let mut span = failed(Some("APIError"), None);
-        span.attributes.insert("http.response.status_code".into(), 429.into());
+        span.attributes
+            .insert("http.response.status_code".into(), 429.into());
         assert_eq!(classify_error(&span), Some(ErrorClass::RateLimited));
     }
 

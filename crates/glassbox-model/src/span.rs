@@ -307,6 +307,15 @@ impl Span {
             / 1e6
     }
 
+    /// Returns the request model when known, else the response model: the name an
+    /// application chose, which failed calls carry too, so metrics group a model's successes
+    /// and failures together.
+    pub fn requested_model(&self) -> Option<&str> {
+        self.request_model
+            .as_deref()
+            .or(self.response_model.as_deref())
+    }
+
     /// Returns the response model when known, else the request model.
     pub fn model(&self) -> Option<&str> {
         self.response_model

@@ -7,7 +7,7 @@ use crate::sketch::Sketch;
 /// A dimension to group aggregates by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
-    /// Response model, else request model.
+    /// Request model, else response model.
     Model,
     /// Normalized provider.
     Provider,
@@ -72,7 +72,8 @@ pub struct MetricsFilter {
     pub kinds: Vec<SpanKind>,
     /// `service.name`.
     pub service: Option<String>,
-    /// Model (response model, else request model).
+    /// Model: the request model of a span, or its response model when it has no request
+    /// model.
     pub model: Option<String>,
     /// Provider.
     pub provider: Option<String>,

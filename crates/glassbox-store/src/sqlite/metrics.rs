@@ -48,7 +48,7 @@ fn span_keys(span: &Span, group_by: Option<GroupBy>) -> Vec<Option<String>> {
         return vec![None];
     };
     let value = match group_by {
-        GroupBy::Model => span.model().map(str::to_owned),
+        GroupBy::Model => span.requested_model().map(str::to_owned),
         GroupBy::Provider => span.provider.clone(),
         GroupBy::Service => span.service_name.clone(),
         GroupBy::Operation => span.operation.clone(),
@@ -184,7 +184,7 @@ fn scan_spans(
         (" AND service_name = ?", &filter.service),
         (" AND provider = ?", &filter.provider),
         (
-            " AND coalesce(response_model, request_model) = ?",
+            " AND coalesce(request_model, response_model) = ?",
             &filter.model,
         ),
         (" AND operation = ?", &filter.operation),

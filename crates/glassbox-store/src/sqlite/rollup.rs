@@ -65,7 +65,7 @@ impl RollupKey {
         RollupKey {
             service: span.service_name.clone().unwrap_or_default(),
             provider: span.provider.clone().unwrap_or_default(),
-            model: span.model().unwrap_or_default().to_owned(),
+            model: span.requested_model().unwrap_or_default().to_owned(),
             operation: span.operation.clone().unwrap_or_default(),
             kind: span.kind.as_str().to_owned(),
         }
