@@ -27,7 +27,7 @@ enum Command {
     Serve(ServeArgs),
     /// Recompute the cost of stored model calls with the current prices.
     Reprice(RepriceArgs),
-    /// Maintain the per-minute and per-hour rollups.
+    /// Maintain the per-minute, per-hour and per-day rollups.
     Rollups {
         #[command(subcommand)]
         command: RollupsCommand,
