@@ -149,26 +149,24 @@ impl MetricsQuery {
     }
 }
 
-/// Percentiles of a distribution; null when it is empty.
+/// Percentiles of a distribution. Each figure a field offers is always present, null when the
+/// distribution is empty.
 #[derive(Serialize, ToSchema)]
 pub struct Percentiles {
     p50: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    p90: Option<f64>,
+    #[schema(value_type = Option<f64>)]
+    p90: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    p95: Option<f64>,
+    #[schema(value_type = Option<f64>)]
+    p95: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    p99: Option<f64>,
+    #[schema(value_type = Option<f64>)]
+    p99: Option<Option<f64>>,
 }
 
 fn percentiles(sketch: &Sketch, with: &[f64]) -> Percentiles {
-    let at = |q: f64| {
-        if with.contains(&q) {
-            sketch.quantile(q)
-        } else {
-            None
-        }
-    };
+    let at = |q: f64| with.contains(&q).then(|| sketch.quantile(q));
     Percentiles {
         p50: sketch.quantile(0.5),
         p90: at(0.9),
@@ -503,12 +501,7 @@ fn function_view(stats: &FunctionStats) -> FunctionView {
         } else {
             stats.errors as f64 / stats.calls as f64
         },
-        duration_ms: Percentiles {
-            p50: stats.duration_ms.quantile(0.5),
-            p90: None,
-            p95: stats.duration_ms.quantile(0.95),
-            p99: stats.duration_ms.quantile(0.99),
-        },
+        duration_ms: percentiles(&stats.duration_ms, &[0.95, 0.99]),
         total_ms: stats.total_ms,
         self_ms: stats.self_ms,
         share_of_trace_time: (stats.trace_ms > 0.0).then(|| stats.total_ms / stats.trace_ms),

@@ -132,7 +132,8 @@ pub fn page(limit: &Option<String>, cursor: &Option<String>) -> Result<Page, Api
         .as_deref()
         .filter(|text| !text.is_empty())
         .map(|text| {
-            Cursor::decode(text).map_err(|error| ApiError::invalid_parameter("cursor", error))
+            Cursor::decode(text)
+                .map_err(|_| ApiError::invalid_parameter("cursor", "not produced by this server"))
         })
         .transpose()?;
     Ok(Page { limit, cursor })

@@ -255,7 +255,7 @@ pub struct RepriceRequest {
     from: String,
     /// End (RFC 3339), exclusive.
     to: String,
-    /// Only calls of this model (request or response model).
+    /// Only calls of this exact model name (request or response model).
     model: Option<String>,
 }
 

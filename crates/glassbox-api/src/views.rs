@@ -155,9 +155,10 @@ pub struct TraceView {
     span_count: u64,
     error_count: u64,
     llm_call_count: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    total_tokens: u64,
+    /// Null when no span of the trace carried a count.
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    total_tokens: Option<u64>,
     cost_usd: Option<f64>,
     models: Vec<String>,
     user_id: Option<String>,
@@ -200,8 +201,9 @@ pub struct SessionView {
     start_time: String,
     end_time: String,
     error_count: u64,
-    input_tokens: u64,
-    output_tokens: u64,
+    /// Null when no trace of the session carried a count.
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
     cost_usd: Option<f64>,
 }
 

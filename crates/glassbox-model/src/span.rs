@@ -159,6 +159,15 @@ pub struct TokenUsage {
 }
 
 impl TokenUsage {
+    /// Returns the total as reported, else the sum of the known input and output counts;
+    /// `None` when neither is known.
+    pub fn total_or_sum(&self) -> Option<u64> {
+        self.total.or(match (self.input, self.output) {
+            (None, None) => None,
+            (input, output) => Some(input.unwrap_or(0) + output.unwrap_or(0)),
+        })
+    }
+
     /// Returns true when no count is known.
     pub fn is_empty(&self) -> bool {
         self.input.is_none() && self.output.is_none() && self.total.is_none()

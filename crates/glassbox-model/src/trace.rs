@@ -25,12 +25,13 @@ pub struct TraceSummary {
     pub error_count: u64,
     /// Number of model calls (kinds `llm` and `embedding`).
     pub llm_call_count: u64,
-    /// Sum of input tokens.
-    pub input_tokens: u64,
-    /// Sum of output tokens.
-    pub output_tokens: u64,
-    /// Sum of total tokens.
-    pub total_tokens: u64,
+    /// Sum of input tokens; `None` when no span carried a count.
+    pub input_tokens: Option<u64>,
+    /// Sum of output tokens; `None` when no span carried a count.
+    pub output_tokens: Option<u64>,
+    /// Sum of total tokens (each span's reported total, else its input plus output); `None`
+    /// when no span carried a count.
+    pub total_tokens: Option<u64>,
     /// Sum of known costs in US dollars; `None` when no span had a cost.
     pub cost_usd: Option<f64>,
     /// Models used, response model where known.

@@ -164,10 +164,7 @@ impl Aggregate {
         self.cached_input_tokens += usage.cached_input.unwrap_or(0);
         self.cache_write_input_tokens += usage.cache_write_input.unwrap_or(0);
         self.reasoning_tokens += usage.reasoning.unwrap_or(0);
-        self.total_tokens += usage
-            .total
-            .or_else(|| Some(usage.input? + usage.output?))
-            .unwrap_or(0);
+        self.total_tokens += usage.total_or_sum().unwrap_or(0);
         if let Some(cost) = span.cost_usd {
             self.cost_usd = Some(self.cost_usd.unwrap_or(0.0) + cost);
         }

@@ -95,10 +95,10 @@ pub struct SessionSummary {
     pub end_time_unix_nano: u64,
     /// Number of spans with an error.
     pub error_count: u64,
-    /// Sum of input tokens.
-    pub input_tokens: u64,
-    /// Sum of output tokens.
-    pub output_tokens: u64,
+    /// Sum of input tokens; `None` when no trace carried a count.
+    pub input_tokens: Option<u64>,
+    /// Sum of output tokens; `None` when no trace carried a count.
+    pub output_tokens: Option<u64>,
     /// Sum of known costs.
     pub cost_usd: Option<f64>,
 }

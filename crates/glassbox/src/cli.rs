@@ -122,7 +122,7 @@ struct RepriceArgs {
     /// End of the range (RFC 3339), exclusive.
     #[arg(long)]
     to: String,
-    /// Only calls of this model (request or response model).
+    /// Only calls of this exact model name (request or response model).
     #[arg(long)]
     model: Option<String>,
 }

@@ -124,6 +124,37 @@ pub struct FlagOverrides {
 /// Environment variables with the `GLASSBOX_` prefix that are not configuration keys.
 const NON_CONFIG_VARIABLES: &[&str] = &["config", "log"];
 
+/// Smallest accepted `ingest.max_body_bytes`: below this no real OTLP request fits.
+const MIN_BODY_BYTES: usize = 1024;
+
+impl Config {
+    /// Checks values that parse but can never work.
+    fn validate(&self) -> Result<(), String> {
+        let checks = [
+            (
+                self.ingest.queue_records >= 1,
+                "ingest.queue_records must be at least 1",
+            ),
+            (
+                self.ingest.max_batch_records >= 1,
+                "ingest.max_batch_records must be at least 1",
+            ),
+            (
+                self.ingest.max_body_bytes >= MIN_BODY_BYTES,
+                "ingest.max_body_bytes must be at least 1024",
+            ),
+            (
+                self.sqlite.readers >= 1,
+                "sqlite.readers must be at least 1",
+            ),
+        ];
+        match checks.into_iter().find(|(valid, _)| !valid) {
+            Some((_, message)) => Err(message.to_owned()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Loads the configuration from every source.
 pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, Box<figment::Error>> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -137,8 +168,14 @@ pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, Box<fig
                 .ignore(NON_CONFIG_VARIABLES),
         )
         .merge(Serialized::globals(flags))
-        .extract()
+        .extract::<Config>()
         .map_err(Box::new)
+        .and_then(|config| {
+            config
+                .validate()
+                .map_err(|message| Box::new(figment::Error::from(message)))?;
+            Ok(config)
+        })
 }
 
 /// Returns the address, or `None` when the listener is turned off.
@@ -206,6 +243,21 @@ mod tests {
             let error =
                 load(Some(Path::new("glassbox.toml")), FlagOverrides::default()).unwrap_err();
             assert!(error.to_string().contains("lisen"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn zero_queue_is_rejected() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GLASSBOX_INGEST__QUEUE_RECORDS", "0");
+            let error = load(None, FlagOverrides::default()).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("ingest.queue_records must be at least 1"),
+                "{error}"
+            );
             Ok(())
         });
     }

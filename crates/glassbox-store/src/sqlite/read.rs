@@ -292,8 +292,12 @@ fn session_from_row(row: &rusqlite::Row<'_>) -> Result<SessionSummary, StoreErro
         start_time_unix_nano: count(3)?,
         end_time_unix_nano: count(4)?,
         error_count: count(5)?,
-        input_tokens: count(6)?,
-        output_tokens: count(7)?,
+        input_tokens: row
+            .get::<_, Option<i64>>(6)?
+            .map(|n| u64::try_from(n).unwrap_or(0)),
+        output_tokens: row
+            .get::<_, Option<i64>>(7)?
+            .map(|n| u64::try_from(n).unwrap_or(0)),
         cost_usd: row.get(8)?,
     })
 }

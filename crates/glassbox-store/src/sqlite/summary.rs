@@ -37,9 +37,9 @@ impl TraceRow {
                 span_count: 0,
                 error_count: 0,
                 llm_call_count: 0,
-                input_tokens: 0,
-                output_tokens: 0,
-                total_tokens: 0,
+                input_tokens: None,
+                output_tokens: None,
+                total_tokens: None,
                 cost_usd: None,
                 models: Vec::new(),
                 user_id: None,
@@ -75,13 +75,9 @@ impl TraceRow {
             summary.llm_call_count += 1;
         }
 
-        summary.input_tokens += span.usage.input.unwrap_or(0);
-        summary.output_tokens += span.usage.output.unwrap_or(0);
-        summary.total_tokens += span
-            .usage
-            .total
-            .or_else(|| Some(span.usage.input? + span.usage.output?))
-            .unwrap_or(0);
+        add_count(&mut summary.input_tokens, span.usage.input);
+        add_count(&mut summary.output_tokens, span.usage.output);
+        add_count(&mut summary.total_tokens, span.usage.total_or_sum());
         if let Some(cost) = span.cost_usd {
             summary.cost_usd = Some(summary.cost_usd.unwrap_or(0.0) + cost);
         }
@@ -167,9 +163,9 @@ impl TraceRow {
                 to_sql_int(summary.span_count),
                 to_sql_int(summary.error_count),
                 to_sql_int(summary.llm_call_count),
-                to_sql_int(summary.input_tokens),
-                to_sql_int(summary.output_tokens),
-                to_sql_int(summary.total_tokens),
+                summary.input_tokens.map(to_sql_int),
+                summary.output_tokens.map(to_sql_int),
+                summary.total_tokens.map(to_sql_int),
                 summary.cost_usd,
                 serde_json::to_string(&summary.models).unwrap_or_default(),
                 serde_json::to_string(&self.providers).unwrap_or_default(),
@@ -179,6 +175,13 @@ impl TraceRow {
                 serde_json::to_string(&summary.tags).unwrap_or_default(),
             ])?;
         Ok(())
+    }
+}
+
+/// Adds a count to a sum that stays `None` until some span carries a count.
+fn add_count(sum: &mut Option<u64>, count: Option<u64>) {
+    if let Some(count) = count {
+        *sum = Some(sum.unwrap_or(0) + count);
     }
 }
 
@@ -212,6 +215,11 @@ fn json_list(row: &Row<'_>, index: usize) -> Result<Vec<String>, StoreError> {
     })
 }
 
+fn optional_count(row: &Row<'_>, index: usize) -> Result<Option<u64>, StoreError> {
+    let value: Option<i64> = row.get(index)?;
+    Ok(value.map(|number| u64::try_from(number).unwrap_or(0)))
+}
+
 fn count(row: &Row<'_>, index: usize) -> Result<u64, StoreError> {
     let value: i64 = row.get(index)?;
     Ok(u64::try_from(value).unwrap_or(0))
@@ -238,9 +246,9 @@ pub(crate) fn summary_from_row(row: &Row<'_>) -> Result<TraceSummary, StoreError
         span_count: count(row, 6)?,
         error_count: count(row, 7)?,
         llm_call_count: count(row, 8)?,
-        input_tokens: count(row, 9)?,
-        output_tokens: count(row, 10)?,
-        total_tokens: count(row, 11)?,
+        input_tokens: optional_count(row, 9)?,
+        output_tokens: optional_count(row, 10)?,
+        total_tokens: optional_count(row, 11)?,
         cost_usd: row.get(12)?,
         models: json_list(row, 13)?,
         user_id: row.get(14)?,

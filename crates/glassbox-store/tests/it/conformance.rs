@@ -61,9 +61,9 @@ pub async fn summary_tracks_spans_in_any_order(store: Arc<dyn Store>) {
     assert_eq!(summary.span_count, 3);
     assert_eq!(summary.error_count, 1);
     assert_eq!(summary.llm_call_count, 2);
-    assert_eq!(summary.input_tokens, 15);
-    assert_eq!(summary.output_tokens, 3);
-    assert_eq!(summary.total_tokens, 18);
+    assert_eq!(summary.input_tokens, Some(15));
+    assert_eq!(summary.output_tokens, Some(3));
+    assert_eq!(summary.total_tokens, Some(18));
     assert_eq!(summary.cost_usd, Some(1.0));
     assert_eq!(summary.duration_ms(), 100.0);
     assert_eq!(summary.models, vec!["gpt-4o-2024-08-06".to_owned()]);
@@ -83,7 +83,7 @@ pub async fn resent_span_is_counted_once(store: Arc<dyn Store>) {
     let detail = store.trace(TraceId([2; 16])).await.unwrap().unwrap();
     assert_eq!(detail.spans.len(), 2);
     assert_eq!(detail.trace.span_count, 2);
-    assert_eq!(detail.trace.input_tokens, 21);
+    assert_eq!(detail.trace.input_tokens, Some(21));
 }
 
 fn patch(target: ContentTarget, sequence: u64, role: &str, text: &str) -> SpanContentPatch {
@@ -166,6 +166,17 @@ pub async fn absent_values_stay_null(store: Arc<dyn Store>) {
     assert_eq!(stored.streaming, None);
     assert_eq!(stored.input_messages, None);
     assert_eq!(*stored, span(5, 1, None, 0, 1));
+    let trace = store.trace(TraceId([5; 16])).await.unwrap().unwrap().trace;
+    assert_eq!(trace.input_tokens, None);
+    assert_eq!(trace.total_tokens, None);
+
+    let mut embedding = span(15, 1, None, 0, 1);
+    embedding.usage.input = Some(7);
+    write_spans(&store, vec![embedding]).await;
+    let trace = store.trace(TraceId([15; 16])).await.unwrap().unwrap().trace;
+    assert_eq!(trace.input_tokens, Some(7));
+    assert_eq!(trace.output_tokens, None);
+    assert_eq!(trace.total_tokens, Some(7));
 }
 
 pub async fn span_pagination_is_stable(store: Arc<dyn Store>) {
