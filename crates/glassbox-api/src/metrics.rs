@@ -527,7 +527,9 @@ pub struct FunctionList {
 
 /// Every non-model span name by service (the application's own functions, tools and
 /// retrievals) with calls, errors, duration percentiles, total and self time, and share of
-/// trace time. Reads the spans of the range, so keep ranges to what you need.
+/// trace time. `service` keeps that service's functions; `user_id`, `session_id`, `tag`,
+/// `provider` and `model` keep the traces of that user, session or tag, or that called that
+/// provider or model. Reads the spans of the range, so keep ranges to what you need.
 #[utoipa::path(get, path = "/api/v1/functions", params(MetricsQuery), responses(
     (status = 200, body = FunctionList),
     (status = 400, body = ErrorBody, description = "A parameter is invalid"),

@@ -335,16 +335,42 @@ fn read_calls(
     connection: &Connection,
     filter: &MetricsFilter,
 ) -> Result<Vec<FunctionCall>, StoreError> {
-    let mut statement = connection.prepare_cached(
-        "SELECT spans.trace_id, spans.span_id, spans.parent_span_id, spans.service_name, spans.name, \
-         spans.kind, spans.duration_ns, spans.status, traces.duration_ns \
+    let mut sql =
+        "SELECT spans.trace_id, spans.span_id, spans.parent_span_id, spans.service_name, \
+         spans.name, spans.kind, spans.duration_ns, spans.status, traces.duration_ns \
          FROM spans LEFT JOIN traces ON traces.trace_id = spans.trace_id \
-         WHERE spans.start_ns >= ?1 AND spans.start_ns < ?2",
-    )?;
-    let mut rows = statement.query(rusqlite::params![
-        to_sql_int(filter.from_unix_nano),
-        to_sql_int(filter.to_unix_nano)
-    ])?;
+         WHERE spans.start_ns >= ?1 AND spans.start_ns < ?2"
+            .to_owned();
+    let mut values = vec![
+        SqlValue::Integer(to_sql_int(filter.from_unix_nano)),
+        SqlValue::Integer(to_sql_int(filter.to_unix_nano)),
+    ];
+    // Filters other than the service select the traces a function ran in: those of a user,
+    // a session or a tag, or those that called a model or provider.
+    for (clause, value) in [
+        (" AND traces.user_id = ?", &filter.user_id),
+        (" AND traces.session_id = ?", &filter.session_id),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)",
+            &filter.tag,
+        ),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(traces.providers) WHERE value = ?)",
+            &filter.provider,
+        ),
+        (
+            " AND EXISTS (SELECT 1 FROM spans AS model_calls WHERE model_calls.trace_id = spans.trace_id \
+             AND coalesce(model_calls.request_model, model_calls.response_model) = ?)",
+            &filter.model,
+        ),
+    ] {
+        if let Some(value) = value {
+            values.push(SqlValue::Text(value.clone()));
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+        }
+    }
+    let mut statement = connection.prepare(&sql)?;
+    let mut rows = statement.query(as_params(&values).as_slice())?;
     let mut calls = Vec::new();
     while let Some(row) = rows.next()? {
         let trace_id: Vec<u8> = row.get(0)?;

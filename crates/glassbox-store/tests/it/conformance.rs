@@ -408,3 +408,33 @@ pub async fn rebuild_gives_the_same_rollups(store: Arc<dyn Store>) {
     assert_eq!(before, after);
     assert_eq!(after[0].aggregate.count, 40);
 }
+
+pub async fn functions_follow_trace_filters(store: Arc<dyn Store>) {
+    let mut spans = Vec::new();
+    for (trace, user, model) in [(16u8, "u-1", "gpt-4o"), (17u8, "u-2", "claude")] {
+        let mut root = span(trace, 1, None, 0, 100);
+        root.kind = SpanKind::Tool;
+        root.name = "search".into();
+        root.user_id = Some(user.into());
+        let mut call = llm(trace, 2, Some(1), 10, 1, 1);
+        call.request_model = Some(model.into());
+        spans.extend([root, call]);
+    }
+    write_spans(&store, spans).await;
+
+    let all = store.functions(whole_range()).await.unwrap();
+    assert_eq!(all[0].calls, 2);
+    let of_user = MetricsFilter {
+        user_id: Some("u-1".into()),
+        ..whole_range()
+    };
+    assert_eq!(store.functions(of_user).await.unwrap()[0].calls, 1);
+    let of_model = MetricsFilter {
+        model: Some("claude".into()),
+        ..whole_range()
+    };
+    let functions = store.functions(of_model).await.unwrap();
+    assert_eq!(functions.len(), 1);
+    assert_eq!(functions[0].calls, 1);
+    assert_eq!(functions[0].slowest[0].0, TraceId([17; 16]));
+}

@@ -42,6 +42,7 @@ conformance_cases!(sqlite:
     functions_report_self_time,
     reprice_updates_spans_traces_and_rollups,
     rebuild_gives_the_same_rollups,
+    functions_follow_trace_filters,
 );
 
 #[tokio::test]
