@@ -26,6 +26,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Fill a store with spans over many days, then time the API's metrics and trace queries.
     Queries(QueriesArgs),
+    /// Measure bytes on disk per span, with and without message content (uses the options of
+    /// `queries`; `--spans` defaults to 1000000, or 20000 with --short).
+    Storage(QueriesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,9 +55,9 @@ pub struct QueriesArgs {
     /// [default: the system's temporary directory].
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Where the JSON report goes [default: target/bench/queries.json].
+    /// Where the JSON report goes [default: target/bench/queries.json, or storage.json].
     #[arg(long, value_name = "PATH")]
-    json_out: Option<PathBuf>,
+    pub json_out: Option<PathBuf>,
 }
 
 impl QueriesArgs {

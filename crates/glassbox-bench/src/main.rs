@@ -19,6 +19,7 @@ mod queries;
 mod report;
 mod rng;
 mod server;
+mod storage;
 mod template;
 mod transport;
 mod verify;
@@ -38,5 +39,13 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(ingest::run(settings))
         }
         Command::Queries(args) => runtime.block_on(queries::run(args.into_settings()?)),
+        Command::Storage(args) => {
+            let json_out = args
+                .json_out
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from("target/bench/storage.json"));
+            let settings = args.into_settings()?;
+            runtime.block_on(storage::run(settings, json_out))
+        }
     }
 }

@@ -51,7 +51,7 @@ const MODELS: &[(&str, &str)] = &[
 const SERVICES: &[&str] = &["support-bot", "rag-search", "coding-agent", "summarizer"];
 
 /// Builds one trace of five spans: an agent, two model calls, a tool and a retrieval.
-fn trace(rng: &mut Rng, index: u64, start_ns: u64) -> Vec<Span> {
+pub(crate) fn trace(rng: &mut Rng, index: u64, start_ns: u64) -> Vec<Span> {
     let trace_id =
         TraceId((u128::from(index) << 32 | u128::from(rng.next_u64() as u32)).to_be_bytes());
     let service = *rng.pick(SERVICES);
@@ -159,7 +159,7 @@ fn model_call(rng: &mut Rng, span: &mut Span) {
 }
 
 /// Time of the filled range's end: the start of the current hour.
-fn range_end() -> u64 {
+pub(crate) fn range_end() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
@@ -167,7 +167,21 @@ fn range_end() -> u64 {
 }
 
 /// Writes `spans` spans, in time order, spread evenly over the range.
-async fn fill(store: &SqliteStore, settings: &QuerySettings, end_ns: u64) -> anyhow::Result<f64> {
+pub(crate) async fn fill(
+    store: &SqliteStore,
+    settings: &QuerySettings,
+    end_ns: u64,
+) -> anyhow::Result<f64> {
+    fill_with(store, settings, end_ns, |_| {}).await
+}
+
+/// Writes the spans of [`fill`], passing each one through `shape` first.
+pub(crate) async fn fill_with(
+    store: &SqliteStore,
+    settings: &QuerySettings,
+    end_ns: u64,
+    shape: impl Fn(&mut Span),
+) -> anyhow::Result<f64> {
     let traces = settings.spans.div_ceil(5);
     let range_ns = settings.days * 86_400 * 1_000_000_000;
     let step_ns = range_ns / traces.max(1);
@@ -176,7 +190,9 @@ async fn fill(store: &SqliteStore, settings: &QuerySettings, end_ns: u64) -> any
     let mut batch = WriteBatch::default();
     for index in 0..traces {
         let start_ns = end_ns - range_ns + index * step_ns;
-        batch.spans.extend(trace(&mut rng, index, start_ns));
+        let mut spans = trace(&mut rng, index, start_ns);
+        spans.iter_mut().for_each(&shape);
+        batch.spans.extend(spans);
         if batch.spans.len() >= FILL_BATCH_SPANS {
             store
                 .write(std::mem::take(&mut batch))

@@ -152,3 +152,31 @@ fn queries_short() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("summary 30d by model"), "{stdout}");
 }
+
+#[test]
+fn storage_short() {
+    let work_dir = tempfile::tempdir().unwrap();
+    let report_path = work_dir.path().join("storage.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
+        .args(["storage", "--short", "--work-dir"])
+        .arg(work_dir.path())
+        .arg("--json-out")
+        .arg(&report_path)
+        .arg("--glassbox")
+        .arg(glassbox_binary())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let fills = report.as_array().unwrap();
+    assert_eq!(fills.len(), 2);
+    let without = fills[0]["bytes_per_span"].as_f64().unwrap();
+    let with = fills[1]["bytes_per_span"].as_f64().unwrap();
+    assert!(without > 0.0, "{report}");
+    assert!(with > without, "content must take room: {report}");
+}
