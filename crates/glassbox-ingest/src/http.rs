@@ -3,11 +3,12 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use glassbox_otlp::{DecodeError, Encoding};
+use http_body_util::BodyExt;
 use prost::Message;
 use serde_json::json;
 
@@ -34,7 +35,6 @@ const RETRY_AFTER_SECONDS: &str = "1";
 
 /// Builds the OTLP/HTTP routes.
 pub fn router(ingest: Ingest) -> Router {
-    let limit = ingest.options().max_body_bytes;
     let routes = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
@@ -42,7 +42,6 @@ pub fn router(ingest: Ingest) -> Router {
     Router::new()
         .merge(routes.clone())
         .nest("/api/public/otel", routes)
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(ingest)
 }
 
@@ -81,9 +80,7 @@ async fn receive(
     encoding: Encoding,
 ) -> Result<Rejections, IngestError> {
     let limit = ingest.options().max_body_bytes;
-    let compressed = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| DecodeError::TooLarge { limit })?;
+    let compressed = read_body(body, limit).await?;
     let bytes = glassbox_otlp::decompress(
         &compressed,
         header_text(headers, header::CONTENT_ENCODING),
@@ -108,6 +105,31 @@ async fn receive(
             ingest.export_metrics(&request).await
         }
     }
+}
+
+/// Reads a body of at most `limit` bytes. A larger body is still read, up to `limit` bytes
+/// more, and discarded: a client that is cut off while it sends sees a broken connection
+/// instead of the 413 answer and would retry the same body forever. Beyond that the
+/// connection is closed.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| DecodeError::Read(error.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            bytes.extend_from_slice(&data);
+        } else if total > limit.saturating_mul(2) {
+            break;
+        }
+    }
+    if total > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    Ok(bytes)
 }
 
 fn success(encoding: Encoding, signal: Signal, rejections: &Rejections) -> Response {

@@ -24,4 +24,7 @@ pub enum DecodeError {
     /// The JSON document is malformed or a field has the wrong type.
     #[error("invalid JSON body: {0}")]
     InvalidJson(String),
+    /// The body could not be read to its end (the client stopped sending).
+    #[error("failed to read the request body: {0}")]
+    Read(String),
 }
