@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::ids::{SpanId, TraceId};
 use crate::message::Message;
 
-/// What a span represents, independent of the instrumentation library that produced it.
+/// The role of a span, independent of the instrumentation library that produced it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanKind {
@@ -104,7 +104,7 @@ impl SpanStatus {
     }
 }
 
-/// How a span's `cost_usd` was obtained.
+/// The source of a span's `cost_usd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostStatus {
@@ -196,7 +196,7 @@ pub struct Span {
     pub parent_span_id: Option<SpanId>,
     /// The span name as sent.
     pub name: String,
-    /// What the span represents.
+    /// The span's role.
     pub kind: SpanKind,
     /// The `service.name` resource attribute.
     pub service_name: Option<String>,
@@ -228,10 +228,10 @@ pub struct Span {
     pub tokens_estimated: bool,
     /// Cost in US dollars, `None` when unknown.
     pub cost_usd: Option<f64>,
-    /// How `cost_usd` was obtained; `None` for spans without model usage.
+    /// The source of `cost_usd`, or `None` for spans without model usage.
     pub cost_status: Option<CostStatus>,
-    /// The cost Glassbox computed from its prices, kept beside a reported `cost_usd` so the two
-    /// can be compared; equal to `cost_usd` when the status is computed.
+    /// The cost Glassbox computed from its prices. It is kept beside a reported `cost_usd` so
+    /// the two can be compared, and equals `cost_usd` when the status is computed.
     pub computed_cost_usd: Option<f64>,
     /// Time to first token in milliseconds.
     pub ttft_ms: Option<f64>,

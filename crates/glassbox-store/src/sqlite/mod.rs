@@ -1,5 +1,5 @@
 //! The embedded store: one SQLite file in WAL mode, one writer connection and a small pool of
-//! reader connections, so API reads never wait for a commit.
+//! reader connections. In WAL mode readers see the last commit without waiting for the writer.
 
 mod content;
 mod fts;
@@ -211,9 +211,9 @@ fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<
     // log. The size applies only to a new database (before its first table).
     connection.pragma_update(None, "page_size", PAGE_SIZE)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
-    // The background thread's passive checkpoints copy most pages off the writer's path; the
-    // writer's own checkpoint at this size then finds little left and lets the log restart
-    // from its beginning, which a passive checkpoint alone cannot under steady writes.
+    // The background thread's passive checkpoints copy most pages off the writer's path. The
+    // writer's own checkpoint at this size then finds little left and lets the log restart from
+    // its beginning, which a passive checkpoint alone cannot do under steady writes.
     connection.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     connection.pragma_update(
         None,
@@ -233,7 +233,7 @@ fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Copies committed pages from the write-ahead log into the database without blocking the
-/// writer or readers (a passive checkpoint); the log restarts from its beginning once every
+/// writer or readers (a passive checkpoint). The log restarts from its beginning once every
 /// page is copied.
 fn checkpoint(connection: Option<&Connection>) {
     let Some(connection) = connection else { return };
