@@ -1,7 +1,7 @@
 //! Storage of Glassbox records behind the [`Store`] trait.
 //!
 //! Writes arrive as [`WriteBatch`]es from the one batch writer; a batch is committed in one
-//! transaction, so a caller acknowledged after [`Store::write`] returned may rely on its data
+//! transaction, so a caller acknowledged after [`WriteStore::write`] returned may rely on its data
 //! being durable. Reads serve the HTTP API. The embedded backend is SQLite ([`SqliteStore`]).
 
 #![warn(missing_docs)]

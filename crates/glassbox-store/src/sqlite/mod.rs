@@ -74,7 +74,7 @@ struct Inner {
     stopping: AtomicBool,
 }
 
-/// The SQLite implementation of [`Store`].
+/// The SQLite implementation of [`Store`](crate::Store).
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
