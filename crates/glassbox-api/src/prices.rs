@@ -23,7 +23,7 @@ pub const CUSTOM_PRICES_SETTING: &str = "custom_prices";
 
 /// Custom prices in force: those set through the API first, then those of the configuration
 /// file. Of the entries that match a span, the one with the latest `start_date` not after the
-/// span's start wins; among entries with the same date (or none), the first listed wins.
+/// span's start wins. Among entries with the same date (or none), the first listed wins.
 #[derive(Serialize, ToSchema)]
 pub struct PriceList {
     /// Set with `PUT /api/v1/prices`; stored in the database.

@@ -55,7 +55,7 @@ pub struct QueriesArgs {
     /// [default: the system's temporary directory].
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Where the JSON report goes [default: target/bench/queries.json, or storage.json].
+    /// Path of the JSON report [default: target/bench/queries.json, or storage.json].
     #[arg(long, value_name = "PATH")]
     pub json_out: Option<PathBuf>,
 }

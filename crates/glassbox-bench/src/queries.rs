@@ -33,7 +33,7 @@ pub struct QuerySettings {
     pub binary: PathBuf,
     /// Parent of the data directory.
     pub work_dir: PathBuf,
-    /// Where the JSON report goes.
+    /// Path of the JSON report.
     pub json_out: PathBuf,
 }
 

@@ -16,7 +16,7 @@ use crate::convert::Rejections;
 use crate::service::{Ingest, IngestError, Signal};
 use crate::writer::WriteError;
 
-/// `google.rpc.Status`, the body of every OTLP failure answer.
+/// `google.rpc.Status`, the body of every OTLP failure response.
 #[derive(Clone, PartialEq, prost::Message)]
 struct RpcStatus {
     #[prost(int32, tag = "1")]
@@ -107,10 +107,9 @@ async fn receive(
     }
 }
 
-/// Reads a body of at most `limit` bytes. A larger body is still read, up to `limit` bytes
-/// more, and discarded: a client that is cut off while it sends sees a broken connection
-/// instead of the 413 answer and would retry the same body forever. Beyond that the
-/// connection is closed.
+/// Reads a body of at most `limit` bytes. A larger body is still read and discarded, up to
+/// `limit` bytes more, because a client cut off while sending gets a broken connection instead
+/// of the 413 response and would retry the same body forever. Beyond that the connection closes.
 async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, DecodeError> {
     let mut bytes = Vec::new();
     let mut total = 0usize;

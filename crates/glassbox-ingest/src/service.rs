@@ -1,4 +1,4 @@
-//! What the HTTP and gRPC receivers share: limits, conversion and the write.
+//! The part the HTTP and gRPC receivers share: limits, conversion and the write.
 
 use std::sync::Arc;
 

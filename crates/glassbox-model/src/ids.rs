@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Error returned when bytes or hex text do not form a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidId {
-    /// Which identifier was being parsed (`trace_id`, `span_id`).
+    /// The identifier being parsed (`trace_id`, `span_id`).
     pub what: &'static str,
     /// Expected length in bytes.
     pub expected: usize,

@@ -1,6 +1,6 @@
 //! Errors of OTLP body decoding. Each maps to one HTTP status in the receivers.
 
-/// Why an OTLP request body could not be decoded.
+/// The reason an OTLP request body could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     /// The body, after decompression, exceeds the configured limit.

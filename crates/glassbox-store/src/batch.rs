@@ -1,4 +1,4 @@
-//! What one commit carries.
+//! The records of one commit.
 
 use glassbox_model::{MetricPoint, Span, SpanContentPatch};
 use serde_json::{Map, Value};
@@ -64,7 +64,7 @@ impl WriteBatch {
     }
 }
 
-/// What a commit did.
+/// Counts of what a commit stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteSummary {
     /// Spans inserted for the first time.

@@ -1,6 +1,6 @@
 //! Errors of the store.
 
-/// Why a store operation failed.
+/// The reason a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The SQLite engine reported an error.
@@ -11,7 +11,7 @@ pub enum StoreError {
     Corrupt {
         /// The column that held the value.
         column: &'static str,
-        /// What was wrong with it.
+        /// The problem found in it.
         reason: String,
     },
     /// A pagination cursor did not come from this store.

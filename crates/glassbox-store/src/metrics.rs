@@ -88,7 +88,7 @@ pub struct MetricsFilter {
 }
 
 impl MetricsFilter {
-    /// Returns true when the rollups can answer the filter.
+    /// Returns true when the rollups cover every dimension of the filter.
     pub fn in_rollups(&self) -> bool {
         self.user_id.is_none() && self.session_id.is_none() && self.tag.is_none()
     }

@@ -50,7 +50,7 @@ pub struct SpanFilter {
 pub struct Page {
     /// Maximum number of items.
     pub limit: usize,
-    /// Where the previous page ended.
+    /// The position where the previous page ended.
     pub cursor: Option<Cursor>,
 }
 

@@ -54,7 +54,7 @@ pub struct IngestConfig {
     /// variable `GLASSBOX_INGEST__MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Records (spans, log records, metric points) that may wait for a commit; when full,
-    /// receivers answer 429 with `Retry-After`. Each waiting span takes about 13 KB of memory,
+    /// receivers respond 429 with `Retry-After`. Each waiting span takes about 13 KB of memory,
     /// so the default bounds the queue near 200 MB. Default 16384;
     /// variable `GLASSBOX_INGEST__QUEUE_RECORDS`.
     pub queue_records: usize,

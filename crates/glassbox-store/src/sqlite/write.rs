@@ -49,6 +49,9 @@ pub(crate) fn write_batch(
         content::store_patches(transaction, &batch.content_patches, &mut dirty)?;
     summary.patches_applied = applied;
     summary.patches_pending = pending;
+    // NOTE: once any log record has been joined, every new span costs two index look-ups
+    // here, because patches are kept; restricting the check to model spans would need a rule
+    // for which spans log records may target.
     if !content::no_patches(transaction)? {
         for (span, row) in batch.spans.iter().zip(&stored_rows) {
             if content::has_patches(transaction, span)? {
