@@ -32,6 +32,8 @@ pub struct ApiState {
     pub ingest: Ingest,
     /// Custom prices of the configuration file, which come after those set through the API.
     pub config_prices: Arc<Vec<glassbox_enrich::CustomPrice>>,
+    /// The gateway's counters, when the gateway is on.
+    pub gateway: Option<Arc<glassbox_gateway::GatewayStats>>,
 }
 
 /// The OpenAPI document.

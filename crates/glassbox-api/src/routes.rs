@@ -131,6 +131,38 @@ pub struct Health {
     pub rejected_requests: u64,
     /// Transactions that failed since start.
     pub failed_commits: u64,
+    /// Gateway counters; `null` when the gateway is off.
+    pub gateway: Option<GatewayHealthView>,
+}
+
+/// Counters of the gateway since start.
+#[derive(Serialize, ToSchema)]
+pub struct GatewayHealthView {
+    /// Calls received by a recording endpoint.
+    pub calls: u64,
+    /// Calls whose span was committed.
+    pub recorded_spans: u64,
+    /// Calls that succeeded for the client but whose span was lost.
+    pub lost_spans: u64,
+    /// Of those, lost because the record queue was full.
+    pub lost_queue_full: u64,
+    /// Of those, lost because the store refused or failed them.
+    pub lost_store: u64,
+    /// Calls answered with an error, by the upstream or by the gateway.
+    pub failed_calls: u64,
+}
+
+impl From<glassbox_gateway::GatewayHealth> for GatewayHealthView {
+    fn from(health: glassbox_gateway::GatewayHealth) -> Self {
+        GatewayHealthView {
+            calls: health.calls,
+            recorded_spans: health.recorded_spans,
+            lost_spans: health.lost_spans,
+            lost_queue_full: health.lost_queue_full,
+            lost_store: health.lost_store,
+            failed_calls: health.failed_calls,
+        }
+    }
 }
 
 /// Reports health and write-queue counters.
@@ -145,6 +177,10 @@ pub async fn health(State(state): State<ApiState>) -> Json<Health> {
         committed_records: stats.committed_records.load(Ordering::Relaxed),
         rejected_requests: stats.rejected_full.load(Ordering::Relaxed),
         failed_commits: stats.failed_commits.load(Ordering::Relaxed),
+        gateway: state
+            .gateway
+            .as_ref()
+            .map(|gateway| GatewayHealthView::from(gateway.health())),
     })
 }
 

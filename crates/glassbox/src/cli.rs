@@ -156,6 +156,14 @@ struct ServeArgs {
     /// Address of the OTLP/gRPC receiver, or `off` [default: 127.0.0.1:4317].
     #[arg(long)]
     otlp_grpc_listen: Option<String>,
+    /// Base URL of the gateway's `openai` upstream: OpenAI or any compatible server, in the
+    /// form OpenAI's SDK takes [default: https://api.openai.com/v1].
+    #[arg(long)]
+    openai_base_url: Option<String>,
+    /// Base URL of the gateway's `anthropic` upstream, in the form Anthropic's SDK takes
+    /// [default: https://api.anthropic.com].
+    #[arg(long)]
+    anthropic_base_url: Option<String>,
     /// Fill the server with a synthetic workload: 7 days of history (unless the database
     /// already contains traces), then one trace per second until shutdown.
     #[arg(long)]
@@ -215,6 +223,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 listen: args.listen,
                 otlp_http_listen: args.otlp_http_listen,
                 otlp_grpc_listen: args.otlp_grpc_listen,
+                openai_base_url: args.openai_base_url,
+                anthropic_base_url: args.anthropic_base_url,
             };
             let config =
                 config::load(cli.config.as_deref(), flags).context("invalid configuration")?;

@@ -33,6 +33,16 @@ pub struct Config {
     pub sqlite: SqliteConfig,
     /// Prices.
     pub pricing: PricingConfig,
+    /// Base URL of the gateway's built-in `openai` upstream, in the form OpenAI's SDK takes
+    /// (ending in `/v1`); any OpenAI-compatible server works. Default
+    /// `https://api.openai.com/v1`; variable `GLASSBOX_OPENAI_BASE_URL`.
+    pub openai_base_url: String,
+    /// Base URL of the gateway's built-in `anthropic` upstream, in the form Anthropic's SDK
+    /// takes (without `/v1`). Default `https://api.anthropic.com`;
+    /// variable `GLASSBOX_ANTHROPIC_BASE_URL`.
+    pub anthropic_base_url: String,
+    /// The gateway.
+    pub gateway: glassbox_gateway::GatewayConfig,
 }
 
 /// Prices that win over the built-in catalog.
@@ -85,6 +95,9 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             sqlite: SqliteConfig::default(),
             pricing: PricingConfig::default(),
+            openai_base_url: glassbox_gateway::upstream::OPENAI_BASE_URL.to_owned(),
+            anthropic_base_url: glassbox_gateway::upstream::ANTHROPIC_BASE_URL.to_owned(),
+            gateway: glassbox_gateway::GatewayConfig::default(),
         }
     }
 }
@@ -119,6 +132,10 @@ pub struct FlagOverrides {
     pub otlp_http_listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otlp_grpc_listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub openai_base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anthropic_base_url: Option<String>,
 }
 
 /// Environment variables with the `GLASSBOX_` prefix that are not configuration keys.
@@ -148,10 +165,27 @@ impl Config {
                 "sqlite.readers must be at least 1",
             ),
         ];
-        match checks.into_iter().find(|(valid, _)| !valid) {
-            Some((_, message)) => Err(message.to_owned()),
-            None => Ok(()),
+        if let Some((_, message)) = checks.into_iter().find(|(valid, _)| !valid) {
+            return Err(message.to_owned());
         }
+        self.gateway.validate()?;
+        self.base_urls().map(|_| ())
+    }
+
+    /// Returns the base URLs of the gateway's built-in upstreams, checked.
+    pub fn base_urls(&self) -> Result<glassbox_gateway::BaseUrls, String> {
+        let checks = [
+            ("openai_base_url", &self.openai_base_url),
+            ("anthropic_base_url", &self.anthropic_base_url),
+        ];
+        for (key, url) in checks {
+            glassbox_gateway::config::check_base_url(url)
+                .map_err(|error| format!("{key}: {error}"))?;
+        }
+        Ok(glassbox_gateway::BaseUrls {
+            openai: self.openai_base_url.clone(),
+            anthropic: self.anthropic_base_url.clone(),
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use glassbox_api::ApiState;
+use glassbox_gateway::Gateway;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
 use glassbox_store::{SqliteOptions, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -46,7 +47,16 @@ pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
         enricher,
     );
     let (shutdown_sender, shutdown) = watch::channel(false);
-    let servers = start_listeners(&config, &store, ingest.clone(), &shutdown).await?;
+    let gateway = start_gateway(&config, &ingest)?;
+    let servers = start_listeners(
+        &config,
+        &store,
+        ingest.clone(),
+        gateway.as_ref().map(|(gateway, _)| Arc::clone(gateway)),
+        &shutdown,
+    )
+    .await?;
+    let recorder_task = gateway.map(|(_, task)| task);
     let demo = demo.then(|| {
         tokio::spawn(crate::demo::fill_server(
             ingest.clone(),
@@ -66,25 +76,64 @@ pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
     {
         tracing::error!(%error, "the demo task failed");
     }
-    finish(servers, writer_task, store.as_ref()).await
+    finish(servers, recorder_task, writer_task, store.as_ref()).await
+}
+
+/// Starts the gateway's recorder, when the gateway is on.
+fn start_gateway(
+    config: &Config,
+    ingest: &Ingest,
+) -> anyhow::Result<Option<(Arc<Gateway>, tokio::task::JoinHandle<()>)>> {
+    if !config.gateway.enabled {
+        return Ok(None);
+    }
+    let base_urls = config
+        .base_urls()
+        .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    let started = glassbox_gateway::start(
+        &config.gateway,
+        &base_urls,
+        ingest.writer().clone(),
+        Arc::clone(ingest.enricher()),
+    )
+    .map_err(|message| anyhow::anyhow!("invalid gateway configuration: {message}"))?;
+    tracing::info!(
+        openai = %base_urls.openai,
+        anthropic = %base_urls.anthropic,
+        extra_upstreams = config.gateway.upstreams.len(),
+        capture = ?config.gateway.capture,
+        "gateway ready"
+    );
+    Ok(Some(started))
 }
 
 async fn start_listeners(
     config: &Config,
     store: &Arc<dyn Store>,
     ingest: Ingest,
+    gateway: Option<Arc<Gateway>>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let mut servers = JoinSet::new();
 
-    let main_router = glassbox_api::router(ApiState {
+    let mut main_router = glassbox_api::router(ApiState {
         store: Arc::clone(store),
         ingest: ingest.clone(),
         config_prices: Arc::new(config.pricing.custom.clone()),
+        gateway: gateway
+            .as_ref()
+            .map(|gateway| Arc::clone(gateway.recorder().stats())),
     })
     .merge(glassbox_ingest::http::router(ingest.clone()));
+    if let Some(gateway) = gateway {
+        main_router = main_router.merge(glassbox_gateway::router(gateway));
+    }
     let main = bind(&config.listen, "listen").await?;
-    tracing::info!(address = %local(&main), "API and OTLP/HTTP listening");
+    tracing::info!(
+        gateway = config.gateway.enabled,
+        address = %local(&main),
+        "API and OTLP/HTTP listening"
+    );
     servers.spawn(serve_http(main, main_router, shutdown.clone()));
 
     if let Some(address) = listener_address(&config.otlp_http_listen) {
@@ -145,9 +194,11 @@ async fn serve_grpc(
         .context("gRPC server failed")
 }
 
-/// Waits for the servers to finish their requests, then for the writer to commit its queue.
+/// Waits for the servers to finish their requests, then for the gateway's recorder to hand
+/// over its calls, then for the writer to commit its queue.
 async fn finish(
     mut servers: JoinSet<anyhow::Result<()>>,
+    recorder_task: Option<tokio::task::JoinHandle<()>>,
     writer_task: tokio::task::JoinHandle<()>,
     store: &dyn Store,
 ) -> anyhow::Result<()> {
@@ -159,6 +210,9 @@ async fn finish(
             }
             Err(error) => tracing::error!(%error, "listener task failed"),
         }
+    }
+    if let Some(task) = recorder_task {
+        task.await.context("the gateway recorder failed")?;
     }
     writer_task.await.context("the batch writer failed")?;
     store.flush().await.context("failed to flush the store")?;

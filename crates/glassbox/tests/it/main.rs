@@ -7,5 +7,6 @@ mod bad_input;
 mod demo;
 mod durability;
 mod fixtures;
+mod gateway;
 mod otlp;
 mod server;

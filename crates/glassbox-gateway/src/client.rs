@@ -1,0 +1,46 @@
+//! The HTTP client that talks to upstreams: connection pooling, HTTP/1.1, TLS through rustls
+//! with the operating system's root certificates (the bundled Mozilla roots when the system
+//! has none), no proxy taken from the environment, and no redirects followed.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The upstream client.
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Idle pooled connections are closed after this long.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Builds the client.
+pub fn build(connect_timeout: Duration) -> Result<UpstreamClient, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+
+    let https = connector(http)?;
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(https))
+}
+
+#[expect(
+    deprecated,
+    reason = "ring lacks post-quantum key exchange; aws-lc-rs has it but adds minutes of C build"
+)]
+fn connector(http: HttpConnector) -> Result<HttpsConnector<HttpConnector>, String> {
+    let provider = || rustls::crypto::ring::default_provider();
+    let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider()) {
+        Ok(builder) => builder,
+        Err(_) => HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(provider())
+            .map_err(|error| format!("failed to set up TLS for upstreams: {error}"))?,
+    };
+    Ok(builder.https_or_http().enable_http1().wrap_connector(http))
+}

@@ -1,0 +1,182 @@
+//! The recorder: the task that turns finished calls into spans and writes them, away from the
+//! request path.
+//!
+//! The request path hands over a [`CallRecord`] with a non-blocking send. When the queue is
+//! full, or the store refuses or fails a batch, the call has already succeeded for the client:
+//! the loss is counted in [`GatewayStats`] and logged at most once per interval.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use glassbox_enrich::Enricher;
+use glassbox_ingest::BatchWriter;
+use glassbox_store::WriteBatch;
+use serde::Serialize;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::record::{CallRecord, RecordOptions, build_span};
+
+/// Calls written in one batch at most.
+const MAX_BATCH: usize = 512;
+/// Batches waiting for their commit at once.
+const WRITES_IN_FLIGHT: usize = 4;
+/// Shortest time between two log lines about lost calls.
+const LOSS_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Counters of the gateway, shown by the health endpoint.
+#[derive(Debug, Default)]
+pub struct GatewayStats {
+    /// Calls received by a recording endpoint.
+    pub calls: AtomicU64,
+    /// Calls whose span was committed.
+    pub recorded: AtomicU64,
+    /// Calls whose span was lost because the record queue was full.
+    pub lost_queue_full: AtomicU64,
+    /// Calls whose span was lost because the store refused or failed it.
+    pub lost_store: AtomicU64,
+    /// Calls answered with an error by the upstream or by the gateway.
+    pub failed_calls: AtomicU64,
+    losses: LossLog,
+}
+
+/// A snapshot of [`GatewayStats`] for the health endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GatewayHealth {
+    /// Calls received by a recording endpoint.
+    pub calls: u64,
+    /// Calls whose span was committed.
+    pub recorded_spans: u64,
+    /// Calls whose span was lost, for any reason.
+    pub lost_spans: u64,
+    /// Of those, lost because the record queue was full.
+    pub lost_queue_full: u64,
+    /// Of those, lost because the store refused or failed them.
+    pub lost_store: u64,
+    /// Calls answered with an error.
+    pub failed_calls: u64,
+}
+
+impl GatewayStats {
+    /// Returns the current counts.
+    pub fn health(&self) -> GatewayHealth {
+        let queue_full = self.lost_queue_full.load(Ordering::Relaxed);
+        let store = self.lost_store.load(Ordering::Relaxed);
+        GatewayHealth {
+            calls: self.calls.load(Ordering::Relaxed),
+            recorded_spans: self.recorded.load(Ordering::Relaxed),
+            lost_spans: queue_full + store,
+            lost_queue_full: queue_full,
+            lost_store: store,
+            failed_calls: self.failed_calls.load(Ordering::Relaxed),
+        }
+    }
+
+    fn lose(&self, counter: &AtomicU64, count: u64, reason: &str) {
+        counter.fetch_add(count, Ordering::Relaxed);
+        self.losses.report(count, reason);
+    }
+}
+
+/// Logs lost calls at most once per [`LOSS_LOG_INTERVAL`], with the count since the last line.
+#[derive(Debug, Default)]
+struct LossLog {
+    last: Mutex<Option<Instant>>,
+    unreported: AtomicU64,
+}
+
+impl LossLog {
+    fn report(&self, count: u64, reason: &str) {
+        let pending = self.unreported.fetch_add(count, Ordering::Relaxed) + count;
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = last.is_none_or(|at| at.elapsed() >= LOSS_LOG_INTERVAL);
+        if due {
+            *last = Some(Instant::now());
+            self.unreported.fetch_sub(pending, Ordering::Relaxed);
+            tracing::error!(
+                lost = pending,
+                reason,
+                "gateway calls succeeded but were not recorded"
+            );
+        }
+    }
+}
+
+/// A handle that the request path uses to hand over finished calls. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    sender: mpsc::Sender<CallRecord>,
+    stats: Arc<GatewayStats>,
+}
+
+impl Recorder {
+    /// Starts the recorder task. It ends once every handle is dropped and the queue is
+    /// written, so shutdown records every finished call.
+    pub fn start(
+        writer: BatchWriter,
+        enricher: Arc<Enricher>,
+        options: RecordOptions,
+        queue: usize,
+    ) -> (Recorder, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(queue.max(1));
+        let stats = Arc::new(GatewayStats::default());
+        let task = tokio::spawn(run(receiver, writer, enricher, options, Arc::clone(&stats)));
+        (Recorder { sender, stats }, task)
+    }
+
+    /// Hands over a finished call without waiting; a full queue counts a loss.
+    pub fn record(&self, record: CallRecord) {
+        if record.response.status >= 400 || !matches!(record.outcome, crate::Outcome::Completed) {
+            self.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.sender.try_send(record).is_err() {
+            let stats = &self.stats;
+            stats.lose(&stats.lost_queue_full, 1, "the record queue is full");
+        }
+    }
+
+    /// Returns the counters.
+    pub fn stats(&self) -> &Arc<GatewayStats> {
+        &self.stats
+    }
+}
+
+async fn run(
+    mut receiver: mpsc::Receiver<CallRecord>,
+    writer: BatchWriter,
+    enricher: Arc<Enricher>,
+    options: RecordOptions,
+    stats: Arc<GatewayStats>,
+) {
+    let in_flight = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
+    let mut writes = JoinSet::new();
+    let mut records = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut records, MAX_BATCH).await > 0 {
+        let mut batch = WriteBatch::default();
+        for record in records.drain(..) {
+            batch.spans.push(build_span(record, &options, &enricher));
+        }
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            break;
+        };
+        let writer = writer.clone();
+        let stats = Arc::clone(&stats);
+        writes.spawn(async move {
+            write(&writer, batch, &stats).await;
+            drop(permit);
+        });
+        while writes.try_join_next().is_some() {}
+    }
+    while writes.join_next().await.is_some() {}
+}
+
+async fn write(writer: &BatchWriter, batch: WriteBatch, stats: &GatewayStats) {
+    let count = batch.spans.len() as u64;
+    match writer.write(batch).await {
+        Ok(_) => {
+            stats.recorded.fetch_add(count, Ordering::Relaxed);
+        }
+        Err(error) => stats.lose(&stats.lost_store, count, &error.to_string()),
+    }
+}

@@ -1,0 +1,211 @@
+//! Server-sent events: splitting a byte stream into events without changing a byte, reading
+//! an event's fields, and removing the usage that the gateway asked for and the client did not.
+
+use bytes::{Bytes, BytesMut};
+use memchr::memmem;
+
+/// One parsed event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Event {
+    /// The `event:` field, when present.
+    pub name: Option<String>,
+    /// The `data:` lines joined with newlines.
+    pub data: String,
+}
+
+/// Splits a stream into whole events, holding back an event until its blank line arrives.
+#[derive(Debug, Default)]
+pub struct Splitter {
+    pending: BytesMut,
+}
+
+impl Splitter {
+    /// Adds a chunk; returns the events it completed, each with its terminating blank line.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Bytes> {
+        self.pending.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some(end) = event_end(&self.pending) {
+            events.push(self.pending.split_to(end).freeze());
+        }
+        events
+    }
+
+    /// Returns what is left after the stream ended: an event without its blank line.
+    pub fn finish(&mut self) -> Option<Bytes> {
+        (!self.pending.is_empty()).then(|| self.pending.split().freeze())
+    }
+}
+
+/// Returns the length of the first whole event in `buffer`: up to a blank line, whether lines
+/// end in `\n` or `\r\n`.
+fn event_end(buffer: &[u8]) -> Option<usize> {
+    for newline in memchr::memchr_iter(b'\n', buffer) {
+        match buffer.get(newline + 1) {
+            Some(b'\n') => return Some(newline + 2),
+            Some(b'\r') if buffer.get(newline + 2) == Some(&b'\n') => return Some(newline + 3),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Reads the fields of one raw event; comments and unknown fields are skipped.
+pub fn parse(raw: &[u8]) -> Event {
+    let text = String::from_utf8_lossy(raw);
+    let mut event = Event::default();
+    let mut data_lines: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let (field, value) = match line.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
+        };
+        match field {
+            "event" => event.name = Some(value.to_owned()),
+            "data" => data_lines.push(value),
+            _ => {}
+        }
+    }
+    event.data = data_lines.join("\n");
+    event
+}
+
+/// Removes from an OpenAI-style stream what asking for usage added: the `"usage":null` field
+/// of every chunk and the final chunk that carries only the usage.
+#[derive(Debug, Default)]
+pub struct UsageStripper {
+    splitter: Splitter,
+}
+
+impl UsageStripper {
+    /// Takes a chunk from the upstream; returns the bytes to send the client now.
+    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        let events = self.splitter.push(chunk);
+        if events.len() == 1 {
+            return strip_event(&events[0]).unwrap_or_default();
+        }
+        let mut out = BytesMut::new();
+        for event in &events {
+            if let Some(kept) = strip_event(event) {
+                out.extend_from_slice(&kept);
+            }
+        }
+        out.freeze()
+    }
+
+    /// Returns the bytes held back when the upstream ended without a final blank line.
+    pub fn finish(&mut self) -> Bytes {
+        self.splitter.finish().unwrap_or_default()
+    }
+}
+
+const NULL_USAGE: [&[u8]; 2] = [br#""usage":null"#, br#""usage": null"#];
+
+/// Returns the event without the added usage, or `None` to drop it.
+fn strip_event(raw: &Bytes) -> Option<Bytes> {
+    for token in NULL_USAGE {
+        if let Some(at) = memmem::find(raw, token) {
+            return Some(remove_field(raw, at, token.len()));
+        }
+    }
+    if memmem::find(raw, br#""usage""#).is_some() && is_usage_only(raw) {
+        return None;
+    }
+    Some(raw.clone())
+}
+
+/// Whether the event is the chunk with empty `choices` and a `usage` object.
+fn is_usage_only(raw: &[u8]) -> bool {
+    let event = parse(raw);
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data) else {
+        return false;
+    };
+    let no_choices = value
+        .get("choices")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(Vec::is_empty);
+    no_choices && value.get("usage").is_some_and(serde_json::Value::is_object)
+}
+
+/// Removes the field at `at..at + len` with the comma that separates it from its neighbour.
+///
+/// A raw `"usage":null` can only be a key and its value here: inside a JSON string the quotes
+/// would be escaped.
+fn remove_field(raw: &[u8], at: usize, len: usize) -> Bytes {
+    let end = at + len;
+    let before = raw[..at]
+        .iter()
+        .rposition(|byte| !byte.is_ascii_whitespace());
+    let after = raw[end..]
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .map(|offset| end + offset);
+
+    let (cut_start, cut_end) = match (before, after) {
+        (Some(comma), _) if raw[comma] == b',' => (comma, end),
+        (_, Some(comma)) if raw[comma] == b',' => (at, comma + 1),
+        _ => (at, end),
+    };
+    let mut out = BytesMut::with_capacity(raw.len() - (cut_end - cut_start));
+    out.extend_from_slice(&raw[..cut_start]);
+    out.extend_from_slice(&raw[cut_end..]);
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitter_holds_partial_events() {
+        let mut splitter = Splitter::default();
+        assert!(splitter.push(b"data: {\"a\"").is_empty());
+        let events = splitter.push(b":1}\n\ndata: [DO");
+        assert_eq!(events, vec![Bytes::from_static(b"data: {\"a\":1}\n\n")]);
+        let events = splitter.push(b"NE]\r\n\r\n");
+        assert_eq!(events, vec![Bytes::from_static(b"data: [DONE]\r\n\r\n")]);
+        assert_eq!(splitter.finish(), None);
+    }
+
+    #[test]
+    fn events_are_parsed() {
+        let event = parse(b"event: message_start\ndata: {\"x\":1}\n: comment\n\n");
+        assert_eq!(event.name.as_deref(), Some("message_start"));
+        assert_eq!(event.data, "{\"x\":1}");
+        let event = parse(b"data:a\r\ndata: b\r\n\r\n");
+        assert_eq!(event.data, "a\nb");
+    }
+
+    #[test]
+    fn stripper_removes_null_usage_and_the_usage_chunk() {
+        let mut stripper = UsageStripper::default();
+        let first = stripper.push(
+            b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+        );
+        assert_eq!(
+            &first[..],
+            b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+        );
+        let last = stripper.push(
+            b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3}}\n\ndata: [DONE]\n\n",
+        );
+        assert_eq!(&last[..], b"data: [DONE]\n\n");
+        assert!(stripper.finish().is_empty());
+    }
+
+    #[test]
+    fn usage_first_in_an_object_loses_its_trailing_comma() {
+        let raw = Bytes::from_static(b"data: {\"usage\": null, \"id\":\"c\"}\n\n");
+        assert_eq!(
+            &strip_event(&raw).unwrap()[..],
+            b"data: { \"id\":\"c\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn text_mentioning_usage_is_kept() {
+        let raw = Bytes::from_static(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"the \\\"usage\\\":null field\"}}]}\n\n",
+        );
+        assert_eq!(strip_event(&raw).unwrap(), raw);
+    }
+}

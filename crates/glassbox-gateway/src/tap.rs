@@ -1,0 +1,208 @@
+//! The response body on its way to the client: passed on chunk by chunk as it arrives, copied
+//! (by reference count, up to a limit) for the recorder, and recorded when it ends, breaks
+//! off, or is dropped because the client went away.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_core::Stream;
+
+use crate::record::{CallRecord, Outcome};
+use crate::recorder::Recorder;
+use crate::sse::UsageStripper;
+
+/// A call whose record is not handed over yet. Dropping it records the call as abandoned by
+/// the client, which is what happens when a client disconnects while the gateway waits.
+#[derive(Debug)]
+pub struct PendingCall {
+    record: Option<CallRecord>,
+    recorder: Recorder,
+    started: Instant,
+    upstream_sent: Option<Duration>,
+}
+
+impl PendingCall {
+    /// Wraps a record started at `started`.
+    pub fn new(record: CallRecord, recorder: Recorder, started: Instant) -> PendingCall {
+        PendingCall {
+            record: Some(record),
+            recorder,
+            started,
+            upstream_sent: None,
+        }
+    }
+
+    /// Returns the record to fill in, while the call is pending.
+    pub fn record_mut(&mut self) -> Option<&mut CallRecord> {
+        self.record.as_mut()
+    }
+
+    /// Notes that the request left for the upstream now.
+    pub fn mark_sent(&mut self) {
+        self.upstream_sent = Some(self.started.elapsed());
+    }
+
+    /// Returns the time since the call started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Finishes the record with `outcome` and hands it to the recorder; later calls do nothing.
+    pub fn finish(&mut self, outcome: Outcome) {
+        let Some(mut record) = self.record.take() else {
+            return;
+        };
+        let total = self.started.elapsed();
+        record.outcome = outcome;
+        record.timings.total = total;
+        record.timings.upstream = self.upstream_sent.map(|sent| total.saturating_sub(sent));
+        self.recorder.record(record);
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.finish(Outcome::ClientGone);
+    }
+}
+
+/// The boxed upstream body.
+pub type UpstreamBody = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
+
+/// Limits of one response body.
+#[derive(Debug, Clone, Copy)]
+pub struct TapLimits {
+    /// Bytes kept for the recorder at most.
+    pub max_capture: usize,
+    /// Longest silence of the upstream before the body is cut.
+    pub idle_timeout: Duration,
+    /// The body length the upstream announced. Once that much has passed the response is
+    /// complete, even though the client's connection may stop reading before the stream ends.
+    pub expected_length: Option<u64>,
+}
+
+/// The response body sent to the client.
+pub struct Tap {
+    upstream: UpstreamBody,
+    stripper: Option<UsageStripper>,
+    call: Option<PendingCall>,
+    limits: TapLimits,
+    idle: Pin<Box<tokio::time::Sleep>>,
+    captured_bytes: usize,
+    passed_bytes: u64,
+    done: bool,
+}
+
+impl Tap {
+    /// Wraps an upstream body. With `stripper`, the usage the gateway asked for is removed
+    /// before the client sees the stream. Without `call`, nothing is recorded.
+    pub fn new(
+        upstream: UpstreamBody,
+        stripper: Option<UsageStripper>,
+        call: Option<PendingCall>,
+        limits: TapLimits,
+    ) -> Tap {
+        Tap {
+            upstream,
+            stripper,
+            call,
+            idle: Box::pin(tokio::time::sleep(limits.idle_timeout)),
+            limits,
+            captured_bytes: 0,
+            passed_bytes: 0,
+            done: false,
+        }
+    }
+
+    fn capture(&mut self, chunk: &Bytes) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        let at = call.elapsed();
+        let Some(record) = call.record_mut() else {
+            return;
+        };
+        if self.captured_bytes + chunk.len() > self.limits.max_capture {
+            record.response.truncated = true;
+            return;
+        }
+        self.captured_bytes += chunk.len();
+        record.response.chunks.push((at, chunk.clone()));
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        self.done = true;
+        if let Some(mut call) = self.call.take() {
+            call.finish(outcome);
+        }
+    }
+}
+
+impl Stream for Tap {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match this.upstream.as_mut().poll_next(cx) {
+                Poll::Pending => return this.poll_idle(cx),
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let deadline = tokio::time::Instant::now() + this.limits.idle_timeout;
+                    this.idle.as_mut().reset(deadline);
+                    this.capture(&chunk);
+                    this.passed_bytes += chunk.len() as u64;
+                    if this.limits.expected_length == Some(this.passed_bytes) {
+                        this.finish(Outcome::Completed);
+                    }
+                    let out = match this.stripper.as_mut() {
+                        Some(stripper) => stripper.push(&chunk),
+                        None => chunk,
+                    };
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    let cause = describe(&error);
+                    this.finish(Outcome::UpstreamBroke(cause.clone()));
+                    return Poll::Ready(Some(Err(io::Error::other(cause))));
+                }
+                Poll::Ready(None) => {
+                    let rest = this.stripper.as_mut().map(UsageStripper::finish);
+                    this.finish(Outcome::Completed);
+                    return Poll::Ready(rest.filter(|rest| !rest.is_empty()).map(Ok));
+                }
+            }
+        }
+    }
+}
+
+impl Tap {
+    /// Ends the body with an error when the upstream stayed silent too long.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if self.idle.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let cause = format!(
+            "no data for {} s (the idle timeout)",
+            self.limits.idle_timeout.as_secs()
+        );
+        self.finish(Outcome::UpstreamBroke(cause.clone()));
+        Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::TimedOut, cause))))
+    }
+}
+
+/// Describes an upstream body error.
+fn describe(error: &hyper::Error) -> String {
+    if error.is_incomplete_message() {
+        return "the connection closed before the body was complete".to_owned();
+    }
+    error.to_string()
+}

@@ -1,0 +1,113 @@
+//! Fail-open: when the store fails or recording falls behind, calls still succeed and the
+//! loss is counted.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use glassbox_gateway::GatewayConfig;
+use glassbox_ingest::WriterOptions;
+use glassbox_mock::MockOptions;
+use glassbox_store::{Repricer, StoreError, WriteBatch, WriteStore, WriteSummary};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::harness::Harness;
+
+/// A store whose commits fail, or wait until permits are added.
+struct TroubledStore {
+    fail: bool,
+    gate: Arc<Semaphore>,
+}
+
+#[async_trait]
+impl WriteStore for TroubledStore {
+    async fn write(&self, _batch: WriteBatch) -> Result<WriteSummary, StoreError> {
+        if self.fail {
+            return Err(StoreError::Task("disk full".to_owned()));
+        }
+        let _permit = self.gate.acquire().await;
+        Ok(WriteSummary::default())
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn reprice(
+        &self,
+        _: u64,
+        _: u64,
+        _: Option<String>,
+        _: Repricer,
+    ) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn rebuild_rollups(&self, _: u64, _: u64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+async fn call(harness: &Harness) {
+    let response = harness
+        .post(
+            "/v1/chat/completions",
+            &[],
+            &json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap();
+}
+
+#[tokio::test]
+async fn failing_store_loses_spans_but_not_calls() {
+    let store = Arc::new(TroubledStore {
+        fail: true,
+        gate: Arc::new(Semaphore::new(0)),
+    });
+    let harness = Harness::over(
+        store,
+        GatewayConfig::default(),
+        MockOptions::default(),
+        WriterOptions::default(),
+    )
+    .await;
+    for _ in 0..3 {
+        call(&harness).await;
+    }
+    let health = harness.wait_health(|health| health.lost_store == 3).await;
+    assert_eq!(health.calls, 3);
+    assert_eq!(health.recorded_spans, 0);
+    assert_eq!(health.lost_spans, 3);
+}
+
+#[tokio::test]
+async fn full_record_queue_loses_spans_but_not_calls() {
+    let gate = Arc::new(Semaphore::new(0));
+    let store = Arc::new(TroubledStore {
+        fail: false,
+        gate: Arc::clone(&gate),
+    });
+    let config = GatewayConfig {
+        record_queue: 1,
+        ..GatewayConfig::default()
+    };
+    let writer = WriterOptions {
+        queue_records: 1,
+        max_batch_records: 1,
+    };
+    let harness = Harness::over(store, config, MockOptions::default(), writer).await;
+    for _ in 0..12 {
+        call(&harness).await;
+    }
+    let health = harness
+        .wait_health(|health| health.lost_queue_full + health.lost_store >= 1)
+        .await;
+    assert_eq!(health.calls, 12);
+    gate.add_permits(1_000);
+    let health = harness
+        .wait_health(|health| health.recorded_spans + health.lost_spans == 12)
+        .await;
+    assert!(health.recorded_spans >= 1, "{health:?}");
+}
