@@ -29,6 +29,140 @@ pub enum Command {
     /// Measure bytes on disk per span, with and without message content (uses the options of
     /// `queries`; `--spans` defaults to 1000000, or 20000 with --short).
     Storage(QueriesArgs),
+    /// Compare chat calls sent straight to a mock provider and through the gateway, at fixed
+    /// rates, streamed and not; then find the most calls per second the gateway sustains.
+    Gateway(GatewayArgs),
+    /// Run every benchmark in turn: ingest (OTLP/HTTP protobuf and JSON, gRPC), gateway,
+    /// queries and storage.
+    All(AllArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AllArgs {
+    /// A quick run of each benchmark, for CI.
+    #[arg(long)]
+    pub short: bool,
+    /// The glassbox binary to start [default: `glassbox` in the directory of this program].
+    #[arg(long, value_name = "BIN")]
+    pub glassbox: Option<PathBuf>,
+}
+
+impl AllArgs {
+    /// Returns the argument lists of each benchmark, as typed on the command line.
+    pub fn runs(&self) -> Vec<Vec<String>> {
+        let mut common: Vec<String> = Vec::new();
+        if self.short {
+            common.push("--short".to_owned());
+        }
+        if let Some(binary) = &self.glassbox {
+            common.push("--glassbox".to_owned());
+            common.push(binary.display().to_string());
+        }
+        let runs: [&[&str]; 6] = [
+            &[
+                "ingest",
+                "--max",
+                "--transport",
+                "http",
+                "--encoding",
+                "protobuf",
+            ],
+            &[
+                "ingest",
+                "--max",
+                "--transport",
+                "http",
+                "--encoding",
+                "json",
+            ],
+            &["ingest", "--max", "--transport", "grpc"],
+            &["gateway"],
+            &["queries"],
+            &["storage"],
+        ];
+        runs.iter()
+            .map(|run| {
+                let mut arguments = vec!["glassbox-bench".to_owned()];
+                arguments.extend(run.iter().map(|part| (*part).to_owned()));
+                arguments.extend(common.iter().cloned());
+                arguments
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GatewayArgs {
+    /// Open-loop rates in calls per second, comma-separated [default: 1000,4000, or 200,500
+    /// with --short].
+    #[arg(long, value_delimiter = ',')]
+    rates: Vec<f64>,
+    /// Seconds of each open-loop run [default: 10, or 1 with --short].
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Seconds of the closed-loop run [default: 10, or 1 with --short].
+    #[arg(long)]
+    max_duration: Option<f64>,
+    /// Connections of the closed-loop run.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// A quick run for CI.
+    #[arg(long)]
+    short: bool,
+    /// The glassbox binary to start [default: `glassbox` in the directory of this program].
+    #[arg(long, value_name = "BIN")]
+    glassbox: Option<PathBuf>,
+    /// Directory in which the data directory is created and removed after the run
+    /// [default: the system's temporary directory].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Path of the JSON report [default: target/bench/gateway.json].
+    #[arg(long, value_name = "PATH")]
+    json_out: Option<PathBuf>,
+}
+
+impl GatewayArgs {
+    /// Validates the arguments into settings.
+    pub fn into_settings(self) -> anyhow::Result<crate::gateway::GatewaySettings> {
+        let rates = if self.rates.is_empty() {
+            if self.short {
+                vec![200.0, 500.0]
+            } else {
+                vec![1_000.0, 4_000.0]
+            }
+        } else {
+            self.rates
+        };
+        for rate in &rates {
+            ensure!(
+                rate.is_finite() && *rate > 0.0 && *rate <= 100_000.0,
+                "--rates must be between 0 and 100000 calls per second, got {rate}"
+            );
+        }
+        let seconds = |value: Option<f64>, flag: &str| -> anyhow::Result<Duration> {
+            let value = value.unwrap_or(if self.short { 1.0 } else { 10.0 });
+            ensure!(
+                value.is_finite() && value > 0.0 && value <= 3_600.0,
+                "{flag} must be between 0 and 3600 seconds, got {value}"
+            );
+            Ok(Duration::from_secs_f64(value))
+        };
+        ensure!(self.concurrency >= 1, "--concurrency must be at least 1");
+        Ok(crate::gateway::GatewaySettings {
+            rates,
+            duration: seconds(self.duration, "--duration")?,
+            max_duration: seconds(self.max_duration, "--max-duration")?,
+            concurrency: self.concurrency,
+            binary: match self.glassbox {
+                Some(binary) => binary,
+                None => default_binary()?,
+            },
+            work_dir: self.work_dir.unwrap_or_else(std::env::temp_dir),
+            json_out: self
+                .json_out
+                .unwrap_or_else(|| PathBuf::from("target/bench/gateway.json")),
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,13 +3,16 @@
 //! `glassbox-bench ingest` sends generated GenAI traces over OTLP to a `glassbox serve` that it
 //! starts, or to a running receiver on loopback. It measures acknowledged spans per second,
 //! request latency and the receiver's memory. Then it checks that every acknowledged span can
-//! be read back through the API.
+//! be read back through the API. `gateway` compares chat calls sent straight to a mock
+//! provider and through the gateway; `queries` and `storage` time the API and measure the
+//! database; `all` runs each in turn.
 
 // The summary lines on standard output and the progress on standard error are this
 // program's output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
+mod gateway;
 mod generate;
 mod ingest;
 mod load;
@@ -33,6 +36,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    dispatch(cli, &runtime)
+}
+
+fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match cli.command {
         Command::Ingest(args) => {
             let settings = Settings::from_args(args)?;
@@ -46,6 +53,14 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|| std::path::PathBuf::from("target/bench/storage.json"));
             let settings = args.into_settings()?;
             runtime.block_on(storage::run(settings, json_out))
+        }
+        Command::Gateway(args) => runtime.block_on(gateway::run(args.into_settings()?)),
+        Command::All(args) => {
+            for arguments in args.runs() {
+                eprintln!("running: {}", arguments[1..].join(" "));
+                dispatch(Cli::try_parse_from(&arguments)?, runtime)?;
+            }
+            Ok(())
         }
     }
 }

@@ -79,6 +79,15 @@ impl ServerProcess {
     /// Starts `binary serve` on an existing data directory, which is removed when the server
     /// is dropped.
     pub fn start_with(binary: &Path, data_dir: tempfile::TempDir) -> anyhow::Result<ServerProcess> {
+        ServerProcess::start_with_env(binary, data_dir, &[])
+    }
+
+    /// Starts `binary serve` on an existing data directory with extra environment variables.
+    pub fn start_with_env(
+        binary: &Path,
+        data_dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ServerProcess> {
         if !binary.is_file() {
             bail!(
                 "glassbox binary not found at {}; build it with `cargo build --release -p glassbox` \
@@ -94,6 +103,7 @@ impl ServerProcess {
             .arg(data_dir.path())
             .env("GLASSBOX_LOG", "info")
             .env_remove("GLASSBOX_CONFIG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

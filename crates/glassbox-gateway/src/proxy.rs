@@ -137,7 +137,8 @@ async fn prepare(
     check_encoding(&parts.headers)?;
     let body = read_body(body, gateway.limits.max_body_bytes).await?;
     if let Some(record) = pending.record_mut() {
-        record.request_body = body.clone();
+        // A copy: the body may be a slice of the connection's read buffer.
+        record.request_body = Bytes::copy_from_slice(&body);
     }
     let info = peek(&body, endpoint.takes_model()).map_err(body_error)?;
     if let Some(record) = pending.record_mut() {

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 
 use crate::record::{CallRecord, Outcome};
@@ -70,6 +70,10 @@ impl Drop for PendingCall {
     }
 }
 
+/// Chunks that arrive together are sent together, up to this many bytes, which saves writes
+/// without holding anything back.
+const COALESCE_BYTES: usize = 64 * 1024;
+
 /// The boxed upstream body.
 pub type UpstreamBody = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
 
@@ -95,6 +99,8 @@ pub struct Tap {
     captured_bytes: usize,
     passed_bytes: u64,
     done: bool,
+    /// An upstream error to end the body with, after the bytes that came before it.
+    pending_error: Option<String>,
 }
 
 impl Tap {
@@ -115,6 +121,7 @@ impl Tap {
             captured_bytes: 0,
             passed_bytes: 0,
             done: false,
+            pending_error: None,
         }
     }
 
@@ -131,7 +138,23 @@ impl Tap {
             return;
         }
         self.captured_bytes += chunk.len();
-        record.response.chunks.push((at, chunk.clone()));
+        record.response.push(at, chunk);
+    }
+
+    /// Takes one upstream chunk: resets the idle timer, keeps a copy for the recorder, and adds
+    /// what the client should see to `out`.
+    fn take(&mut self, chunk: &Bytes, out: &mut BytesMut) {
+        let deadline = tokio::time::Instant::now() + self.limits.idle_timeout;
+        self.idle.as_mut().reset(deadline);
+        self.capture(chunk);
+        self.passed_bytes += chunk.len() as u64;
+        match self.stripper.as_mut() {
+            Some(stripper) => out.extend_from_slice(&stripper.push(chunk)),
+            None => out.extend_from_slice(chunk),
+        }
+        if self.limits.expected_length == Some(self.passed_bytes) {
+            self.finish(Outcome::Completed);
+        }
     }
 
     fn finish(&mut self, outcome: Outcome) {
@@ -147,37 +170,42 @@ impl Stream for Tap {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if let Some(cause) = this.pending_error.take() {
+            this.done = true;
+            return Poll::Ready(Some(Err(io::Error::other(cause))));
+        }
         if this.done {
             return Poll::Ready(None);
         }
+        let mut out = BytesMut::new();
         loop {
             match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending => return this.poll_idle(cx),
+                Poll::Pending if out.is_empty() => return this.poll_idle(cx),
+                // Send what arrived so far; the upstream will wake this task for the rest.
+                Poll::Pending => return Poll::Ready(Some(Ok(out.freeze()))),
                 Poll::Ready(Some(Ok(chunk))) => {
-                    let deadline = tokio::time::Instant::now() + this.limits.idle_timeout;
-                    this.idle.as_mut().reset(deadline);
-                    this.capture(&chunk);
-                    this.passed_bytes += chunk.len() as u64;
-                    if this.limits.expected_length == Some(this.passed_bytes) {
-                        this.finish(Outcome::Completed);
-                    }
-                    let out = match this.stripper.as_mut() {
-                        Some(stripper) => stripper.push(&chunk),
-                        None => chunk,
-                    };
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(out)));
+                    this.take(&chunk, &mut out);
+                    if this.done || out.len() >= COALESCE_BYTES {
+                        return Poll::Ready(Some(Ok(out.freeze())));
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {
                     let cause = describe(&error);
                     this.finish(Outcome::UpstreamBroke(cause.clone()));
+                    // What arrived before the error still goes out; the error ends the body next.
+                    if !out.is_empty() {
+                        this.pending_error = Some(cause);
+                        this.done = false;
+                        return Poll::Ready(Some(Ok(out.freeze())));
+                    }
                     return Poll::Ready(Some(Err(io::Error::other(cause))));
                 }
                 Poll::Ready(None) => {
-                    let rest = this.stripper.as_mut().map(UsageStripper::finish);
+                    if let Some(rest) = this.stripper.as_mut().map(UsageStripper::finish) {
+                        out.extend_from_slice(&rest);
+                    }
                     this.finish(Outcome::Completed);
-                    return Poll::Ready(rest.filter(|rest| !rest.is_empty()).map(Ok));
+                    return Poll::Ready((!out.is_empty()).then(|| Ok(out.freeze())));
                 }
             }
         }

@@ -86,6 +86,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -151,7 +152,7 @@ pub fn router(options: MockOptions) -> (Router, MockLog) {
 /// Returns the I/O error that stopped the server.
 pub async fn serve(listener: TcpListener, options: MockOptions) -> io::Result<()> {
     let (router, _log) = router(options);
-    axum::serve(listener, router).await
+    axum::serve(listener.tap_io(set_nodelay), router).await
 }
 
 /// Starts the mock on `listener` in a background task.
@@ -175,7 +176,7 @@ pub fn spawn(listener: TcpListener, options: MockOptions) -> io::Result<MockServ
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let _ = axum::serve(listener, router)
+        let _ = axum::serve(listener.tap_io(set_nodelay), router)
             .with_graceful_shutdown(shutdown)
             .await;
     });
@@ -186,6 +187,12 @@ pub fn spawn(listener: TcpListener, options: MockOptions) -> io::Result<MockServ
         stop: Some(stop),
         task,
     })
+}
+
+/// Sends small writes at once: stream events would otherwise wait for the client's delayed
+/// acknowledgements.
+fn set_nodelay(stream: &mut tokio::net::TcpStream) {
+    let _ = stream.set_nodelay(true);
 }
 
 /// A mock running in a background task, from [`spawn`].

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use glassbox_api::ApiState;
 use glassbox_gateway::Gateway;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
@@ -18,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, listener_address};
 
 /// Runs the server until a shutdown signal, then flushes. `demo` adds the demo workload.
-pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
+pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let store = SqliteStore::open(
         &config.data_dir,
         SqliteOptions {
@@ -47,8 +48,13 @@ pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
         enricher,
     );
     let (shutdown_sender, shutdown) = watch::channel(false);
+    let demo_provider = if demo && config.gateway.enabled {
+        Some(demo_provider(&mut config).await?)
+    } else {
+        None
+    };
     let gateway = start_gateway(&config, &ingest)?;
-    let servers = start_listeners(
+    let (servers, main_address) = start_listeners(
         &config,
         &store,
         ingest.clone(),
@@ -64,6 +70,10 @@ pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
             shutdown.clone(),
         ))
     });
+    let demo_calls = demo_provider.as_ref().map(|_| {
+        let gateway = format!("http://{main_address}");
+        tokio::spawn(crate::demo::gateway::send_calls(gateway, shutdown.clone()))
+    });
     // The writer stops once every `Ingest` handle is gone: keep only the listeners' and the
     // demo's.
     drop(ingest);
@@ -76,7 +86,20 @@ pub async fn run(config: Config, demo: bool) -> anyhow::Result<()> {
     {
         tracing::error!(%error, "the demo task failed");
     }
+    if let Some(calls) = demo_calls {
+        let _ = calls.await;
+    }
+    drop(demo_provider);
     finish(servers, recorder_task, writer_task, store.as_ref()).await
+}
+
+/// Starts the mock provider of `--demo` and adds its upstreams to the gateway configuration.
+async fn demo_provider(config: &mut Config) -> anyhow::Result<crate::demo::gateway::DemoProvider> {
+    let provider = crate::demo::gateway::DemoProvider::start()
+        .await
+        .context("failed to start the demo's mock provider")?;
+    config.gateway.upstreams.extend(provider.upstreams());
+    Ok(provider)
 }
 
 /// Starts the gateway's recorder, when the gateway is on.
@@ -113,7 +136,7 @@ async fn start_listeners(
     ingest: Ingest,
     gateway: Option<Arc<Gateway>>,
     shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
+) -> anyhow::Result<(JoinSet<anyhow::Result<()>>, SocketAddr)> {
     let mut servers = JoinSet::new();
 
     let mut main_router = glassbox_api::router(ApiState {
@@ -129,6 +152,9 @@ async fn start_listeners(
         main_router = main_router.merge(glassbox_gateway::router(gateway));
     }
     let main = bind(&config.listen, "listen").await?;
+    let main_address = main
+        .local_addr()
+        .context("failed to read the API address")?;
     tracing::info!(
         gateway = config.gateway.enabled,
         address = %local(&main),
@@ -150,7 +176,7 @@ async fn start_listeners(
         tracing::info!(address = %local(&listener), "OTLP/gRPC listening");
         servers.spawn(serve_grpc(listener, ingest, shutdown.clone()));
     }
-    Ok(servers)
+    Ok((servers, main_address))
 }
 
 async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
@@ -171,6 +197,11 @@ async fn serve_http(
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    // Streamed answers go out in small writes; without TCP_NODELAY each would wait for the
+    // client's delayed acknowledgement of the previous one.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;

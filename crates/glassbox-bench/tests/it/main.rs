@@ -180,3 +180,51 @@ fn storage_short() {
     assert!(without > 0.0, "{report}");
     assert!(with > without, "content must take room: {report}");
 }
+
+#[test]
+fn gateway_short() {
+    let work_dir = tempfile::tempdir().unwrap();
+    let report_path = work_dir.path().join("gateway.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
+        .args(["gateway", "--short", "--rates", "100", "--concurrency", "8"])
+        .arg("--glassbox")
+        .arg(glassbox_binary())
+        .arg("--work-dir")
+        .arg(work_dir.path())
+        .arg("--json-out")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let comparisons = report["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 2, "one plain and one streamed: {report}");
+    for comparison in comparisons {
+        for path in ["direct", "gateway"] {
+            let run = &comparison[path];
+            assert_eq!(run["ok"], 100, "{run}");
+            assert_eq!(run["errors"], 0, "{run}");
+            assert!(run["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{run}");
+        }
+    }
+    assert!(
+        report["max_calls_per_sec"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert_eq!(report["max_errors"], 0, "{report}");
+    let health = &report["health"];
+    let calls = health["calls"].as_u64().unwrap();
+    assert!(calls >= 600, "warm-up and timed calls: {health}");
+    assert_eq!(health["lost_spans"], 0, "{health}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("gateway plain 100 calls/s: added p50"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("gateway max:"), "{stdout}");
+}

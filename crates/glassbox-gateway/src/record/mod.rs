@@ -67,16 +67,39 @@ pub struct CallRecord {
 }
 
 /// The upstream's response bytes with their arrival times.
+///
+/// The bytes are copied out of the connection's buffers: keeping a slice would keep the whole
+/// read buffer it came from alive while the call waits to be recorded.
 #[derive(Debug, Default)]
 pub struct Captured {
     /// The HTTP status sent to the client.
     pub status: u16,
     /// Whether the body is an event stream.
     pub event_stream: bool,
-    /// Body chunks and when each arrived, from the start of the call.
-    pub chunks: Vec<(Duration, Bytes)>,
+    /// The body bytes kept.
+    pub body: Vec<u8>,
+    /// Where each chunk ends in `body` and when it arrived, from the start of the call.
+    pub arrivals: Vec<(Duration, usize)>,
     /// Whether chunks were left out because the response passed the capture limit.
     pub truncated: bool,
+}
+
+impl Captured {
+    /// Keeps a chunk that arrived at `at`.
+    pub fn push(&mut self, at: Duration, chunk: &[u8]) {
+        self.body.extend_from_slice(chunk);
+        self.arrivals.push((at, self.body.len()));
+    }
+
+    /// Returns the chunks in order with their arrival times.
+    pub fn chunks(&self) -> impl Iterator<Item = (Duration, &[u8])> {
+        let mut start = 0;
+        self.arrivals.iter().map(move |&(at, end)| {
+            let chunk = &self.body[start..end];
+            start = end;
+            (at, chunk)
+        })
+    }
 }
 
 /// How a call ended.
@@ -196,15 +219,14 @@ fn read_request(span: &mut Span, endpoint: Endpoint, request: &Value) {
 fn read_response(record: &CallRecord) -> Reply {
     let mut reply = Reply::default();
     let captured = &record.response;
-    if captured.chunks.is_empty() {
+    if captured.body.is_empty() {
         return reply;
     }
     if captured.event_stream && captured.status < 400 {
         read_stream(record.endpoint, captured, &mut reply);
         return reply;
     }
-    let body = joined(&captured.chunks);
-    match serde_json::from_slice::<Value>(&body) {
+    match serde_json::from_slice::<Value>(&captured.body) {
         Ok(body) if captured.status >= 400 => reply.error = error_of(&body),
         Ok(body) => match record.endpoint.dialect() {
             Dialect::Openai => openai::read_body(record.endpoint, &body, &mut reply),
@@ -219,15 +241,15 @@ fn read_stream(endpoint: Endpoint, captured: &Captured, reply: &mut Reply) {
     let mut splitter = sse::Splitter::default();
     let mut openai = openai::Assembler::default();
     let mut anthropic = anthropic::Assembler::default();
-    for (at, chunk) in &captured.chunks {
+    for (at, chunk) in captured.chunks() {
         for raw in splitter.push(chunk) {
             let event = sse::parse(&raw);
             if event.data.is_empty() {
                 continue;
             }
             match endpoint.dialect() {
-                Dialect::Openai => openai.event(endpoint, &event, *at, reply),
-                Dialect::Anthropic => anthropic.event(&event, *at, reply),
+                Dialect::Openai => openai.event(endpoint, &event, at, reply),
+                Dialect::Anthropic => anthropic.event(&event, at, reply),
             }
         }
     }
@@ -258,7 +280,7 @@ fn apply_reply(span: &mut Span, record: &CallRecord, reply: Reply) {
             span.error_type = Some(code);
             span.status_message = Some(message);
             if status >= 400 {
-                keep_error_body(span, &record.response.chunks);
+                keep_error_body(span, &record.response.body);
             }
         }
         None => span.status = SpanStatus::Ok,
@@ -305,9 +327,8 @@ fn failure(
     })
 }
 
-fn keep_error_body(span: &mut Span, chunks: &[(Duration, Bytes)]) {
-    let body = joined(chunks);
-    let end = char_boundary(&body, MAX_ERROR_BODY);
+fn keep_error_body(span: &mut Span, body: &[u8]) {
+    let end = char_boundary(body, MAX_ERROR_BODY);
     let text = String::from_utf8_lossy(&body[..end]).into_owned();
     span.attributes
         .insert("error.body".to_owned(), Value::String(text));
@@ -330,14 +351,6 @@ fn set_timings(span: &mut Span, record: &CallRecord) {
     if record.response.truncated {
         attribute(span, "glassbox.gateway.capture", "truncated");
     }
-}
-
-fn joined(chunks: &[(Duration, Bytes)]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(chunks.iter().map(|(_, chunk)| chunk.len()).sum());
-    for (_, chunk) in chunks {
-        body.extend_from_slice(chunk);
-    }
-    body
 }
 
 fn attribute(span: &mut Span, key: &str, value: &str) {

@@ -57,6 +57,9 @@ impl Harness {
         let listener = loopback().await;
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = glassbox_gateway::router(Arc::clone(&gateway));
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            let _ = stream.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(listener, router).await });
         Harness {
             url,

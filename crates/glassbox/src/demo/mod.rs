@@ -14,13 +14,16 @@
 //!   and texts;
 //! - `emit` groups spans into OTLP requests and delivers them, over OTLP/HTTP protobuf to a
 //!   loopback address or straight into the ingest pipeline of the server it runs in;
-//! - `run` paces live traffic and batches backfills.
+//! - `run` paces live traffic and batches backfills;
+//! - `gateway` runs a mock provider behind the gateway and sends calls through it, for
+//!   `serve --demo`.
 //!
 //! Everything random follows from one seed, so a seed and a start time give the same
 //! requests byte for byte; trace times are relative to the start of the run.
 
 mod catalog;
 mod emit;
+pub mod gateway;
 mod messages;
 mod rng;
 mod run;

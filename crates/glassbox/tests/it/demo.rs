@@ -219,3 +219,33 @@ async fn conventions_and_services_mix(server: &Server) {
         .any(|trace| trace["service_name"] == "support-chatbot");
     assert!(called_by_chatbot, "no trace spans two services");
 }
+
+#[tokio::test]
+async fn serve_demo_sends_calls_through_the_gateway() {
+    let server = Server::start_demo();
+    for _ in 0..300 {
+        let spans = server
+            .get_json("/api/v1/spans?service=glassbox-gateway&limit=10")
+            .await;
+        if let Some(span) = list(&spans, "spans").first() {
+            assert_eq!(span["scope_name"], "glassbox.gateway", "{span}");
+            assert!(
+                span["provider"] == "openai" || span["provider"] == "anthropic",
+                "{span}"
+            );
+            assert!(span["request_model"].as_str().is_some(), "{span}");
+            let upstream = span["attributes"]["glassbox.gateway.upstream"]
+                .as_str()
+                .unwrap();
+            assert!(upstream.starts_with("demo-"), "{span}");
+            let health = server.get_json("/api/v1/health").await;
+            assert!(
+                health["gateway"]["calls"].as_u64().unwrap() >= 1,
+                "{health}"
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no gateway span within 30 s of starting serve --demo");
+}

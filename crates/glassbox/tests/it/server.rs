@@ -32,6 +32,18 @@ impl Server {
 
     /// Starts a server on an existing data directory, with extra environment variables.
     pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_with_args(data_dir, env, &[])
+    }
+
+    /// Starts `glassbox serve --demo` with a fresh data directory.
+    pub fn start_demo() -> Server {
+        let temp = tempfile::tempdir().unwrap();
+        let mut server = Server::start_with_args(temp.path(), &[], &["--demo"]);
+        server._temp = Some(temp);
+        server
+    }
+
+    fn start_with_args(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_glassbox"));
         command
             .args([
@@ -43,6 +55,7 @@ impl Server {
             ])
             .args(["--otlp-grpc-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env("GLASSBOX_LOG", "info")
             .env_remove("GLASSBOX_CONFIG")
             .stdout(Stdio::null())

@@ -1,0 +1,446 @@
+//! The gateway benchmark: the same chat calls sent straight to the mock provider and through a
+//! `glassbox serve`, at fixed rates, streamed and not. The difference of the latency
+//! percentiles is what the gateway adds. A closed-loop run then measures the most calls per
+//! second the gateway sustains.
+//!
+//! Each open-loop call starts on its own task at its due time, whatever earlier calls are
+//! doing, so a slow gateway cannot slow the sender down. Latency is measured from the moment
+//! the call is sent to the last byte of its body; tokio's timer wakes the sender up to a
+//! millisecond late, and that slack is reported apart (`start_lag`) instead of being charged
+//! to either side.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::monitor::status_bytes;
+use crate::report::{Latency, Machine};
+use crate::server::ServerProcess;
+
+/// Calls in flight at most in an open-loop run; later ones are counted as unsent.
+const MAX_IN_FLIGHT: usize = 4096;
+/// Largest latency recorded exactly, in microseconds (one minute).
+const MAX_MICROS: u64 = 60_000_000;
+/// Untimed calls on each path before the timed runs, to open connections and warm caches.
+const WARM_UP_CALLS: usize = 200;
+
+/// Settings of a gateway run.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Open-loop rates in calls per second.
+    pub rates: Vec<f64>,
+    /// Length of each open-loop run.
+    pub duration: Duration,
+    /// Length of the closed-loop run.
+    pub max_duration: Duration,
+    /// Connections of the closed-loop run.
+    pub concurrency: usize,
+    /// The glassbox binary.
+    pub binary: PathBuf,
+    /// Where the data directory is created.
+    pub work_dir: PathBuf,
+    /// Path of the JSON report.
+    pub json_out: PathBuf,
+}
+
+/// Figures of one open-loop run.
+#[derive(Debug, Serialize)]
+pub struct RunFigures {
+    /// `direct` or `gateway`.
+    pub path: &'static str,
+    /// Whether the calls streamed.
+    pub streaming: bool,
+    /// The target rate, calls per second.
+    pub rate: f64,
+    /// Calls answered 200 with a whole body.
+    pub ok: u64,
+    /// Calls that failed, with any status or error.
+    pub errors: u64,
+    /// Calls not sent because too many were in flight.
+    pub unsent: u64,
+    /// Latency from send to the last byte.
+    pub latency_ms: Latency,
+    /// How late the sender started calls after their due time.
+    pub start_lag_ms: Latency,
+}
+
+/// A pair of runs at one rate and its difference.
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    /// Calls straight to the mock.
+    pub direct: RunFigures,
+    /// Calls through the gateway.
+    pub gateway: RunFigures,
+    /// Gateway p50 minus direct p50, in milliseconds.
+    pub added_p50_ms: f64,
+    /// Gateway p99 minus direct p99, in milliseconds.
+    pub added_p99_ms: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct GatewayReport {
+    /// The machine.
+    pub machine: Machine,
+    /// The open-loop comparisons.
+    pub comparisons: Vec<Comparison>,
+    /// Closed-loop calls per second through the gateway, non-streamed.
+    pub max_calls_per_sec: f64,
+    /// Errors during the closed-loop run.
+    pub max_errors: u64,
+    /// Peak resident memory of the server process, in bytes.
+    pub server_peak_rss_bytes: Option<u64>,
+    /// The gateway's counters after the runs.
+    pub health: serde_json::Value,
+}
+
+/// Runs the benchmark and writes its report.
+pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
+    let mock = MockThread::start()?;
+    let server = start_server(&settings, &mock.base)?;
+    let gateway = server.api.as_str().trim_end_matches('/').to_owned();
+    let client = http_client()?;
+
+    let mut comparisons = Vec::new();
+    for streaming in [false, true] {
+        let body = chat_body(streaming);
+        warm_up(&client, &mock.base, &gateway, &body).await?;
+        for &rate in &settings.rates {
+            let load = Load {
+                body: body.clone(),
+                streaming,
+                rate,
+                duration: settings.duration,
+            };
+            let direct = open_loop(&client, &mock.base, &load, "direct").await?;
+            let through = open_loop(&client, &gateway, &load, "gateway").await?;
+            let comparison = compare(direct, through);
+            println!("{}", comparison_line(&comparison));
+            comparisons.push(comparison);
+        }
+    }
+
+    let (max_calls_per_sec, max_errors) =
+        closed_loop(&client, &gateway, &chat_body(false), &settings).await;
+    let health = health(&client, &gateway).await?;
+    let report = GatewayReport {
+        machine: Machine::current(),
+        comparisons,
+        max_calls_per_sec,
+        max_errors,
+        server_peak_rss_bytes: status_bytes(server.pid(), "VmHWM"),
+        health,
+    };
+    server.stop()?;
+    println!("{}", final_line(&report));
+    write_report(&report, &settings.json_out)
+}
+
+/// The mock provider on a thread of its own, so the sender's tasks do not delay it.
+struct MockThread {
+    base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl MockThread {
+    fn start() -> anyhow::Result<MockThread> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("mock-provider".to_owned())
+            .spawn(move || serve_mock(listener, stopped))?;
+        Ok(MockThread { base, _stop: stop })
+    }
+}
+
+fn serve_mock(listener: std::net::TcpListener, stopped: tokio::sync::oneshot::Receiver<()>) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            return;
+        };
+        let (router, _log) = glassbox_mock::router(glassbox_mock::MockOptions::default());
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            let _ = stream.set_nodelay(true);
+        });
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+}
+
+fn start_server(settings: &GatewaySettings, mock: &str) -> anyhow::Result<ServerProcess> {
+    std::fs::create_dir_all(&settings.work_dir)?;
+    let data_dir = tempfile::Builder::new()
+        .prefix("glassbox-bench-gateway-")
+        .tempdir_in(&settings.work_dir)?;
+    let openai = format!("{mock}/v1");
+    let env = [
+        ("GLASSBOX_OPENAI_BASE_URL", openai.as_str()),
+        ("GLASSBOX_ANTHROPIC_BASE_URL", mock),
+    ];
+    ServerProcess::start_with_env(&settings.binary, data_dir, &env)
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(MAX_IN_FLIGHT)
+        .build()
+        .context("failed to build the HTTP client")
+}
+
+/// A chat call of about one kilobyte, like a short conversation with a system prompt.
+fn chat_body(streaming: bool) -> bytes::Bytes {
+    let context = "The quarterly report covers revenue, costs and the outlook. ".repeat(14);
+    let body = serde_json::json!({
+        "model": "gpt-4o-mini",
+        "stream": streaming,
+        "messages": [
+            {"role": "system", "content": format!("You answer briefly. {context}")},
+            {"role": "user", "content": "Summarize the quarterly report in one sentence"}
+        ]
+    });
+    bytes::Bytes::from(body.to_string())
+}
+
+async fn warm_up(
+    client: &reqwest::Client,
+    direct: &str,
+    gateway: &str,
+    body: &bytes::Bytes,
+) -> anyhow::Result<()> {
+    for base in [direct, gateway] {
+        for _ in 0..WARM_UP_CALLS {
+            call(client, base, body)
+                .await
+                .with_context(|| format!("warm-up call to {base} failed"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends one call and reads its whole body; fails on any status but 200.
+async fn call(client: &reqwest::Client, base: &str, body: &bytes::Bytes) -> anyhow::Result<()> {
+    let response = client
+        .post(format!("{base}/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer sk-bench")
+        .body(body.clone())
+        .send()
+        .await?;
+    let status = response.status();
+    response.bytes().await?;
+    anyhow::ensure!(status == 200, "status {status}");
+    Ok(())
+}
+
+#[derive(Default)]
+struct Counts {
+    ok: AtomicU64,
+    errors: AtomicU64,
+    unsent: AtomicU64,
+}
+
+/// What an open-loop run sends.
+struct Load {
+    body: bytes::Bytes,
+    streaming: bool,
+    rate: f64,
+    duration: Duration,
+}
+
+async fn open_loop(
+    client: &reqwest::Client,
+    base: &str,
+    load: &Load,
+    path: &'static str,
+) -> anyhow::Result<RunFigures> {
+    let latency = Arc::new(Mutex::new(histogram()?));
+    let lag = Arc::new(Mutex::new(histogram()?));
+    let counts = Arc::new(Counts::default());
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let total = (load.rate * load.duration.as_secs_f64()).round() as u64;
+    let interval = Duration::from_secs_f64(1.0 / load.rate);
+    let start = tokio::time::Instant::now() + Duration::from_millis(20);
+
+    for index in 0..total {
+        let due = start + interval.mul_f64(index as f64);
+        tokio::time::sleep_until(due).await;
+        let Ok(permit) = Arc::clone(&in_flight).try_acquire_owned() else {
+            counts.unsent.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let task = Timed {
+            client: client.clone(),
+            url: base.to_owned(),
+            body: load.body.clone(),
+            latency: Arc::clone(&latency),
+            lag: Arc::clone(&lag),
+            counts: Arc::clone(&counts),
+        };
+        tokio::spawn(async move {
+            task.run(due.into_std()).await;
+            drop(permit);
+        });
+    }
+    let _ = in_flight.acquire_many(MAX_IN_FLIGHT as u32).await;
+
+    let latency = latency.lock().await;
+    let lag = lag.lock().await;
+    Ok(RunFigures {
+        path,
+        streaming: load.streaming,
+        rate: load.rate,
+        ok: counts.ok.load(Ordering::Relaxed),
+        errors: counts.errors.load(Ordering::Relaxed),
+        unsent: counts.unsent.load(Ordering::Relaxed),
+        latency_ms: Latency::from_micros(&latency),
+        start_lag_ms: Latency::from_micros(&lag),
+    })
+}
+
+/// One open-loop call and where its figures go.
+struct Timed {
+    client: reqwest::Client,
+    url: String,
+    body: bytes::Bytes,
+    latency: Arc<Mutex<Histogram<u64>>>,
+    lag: Arc<Mutex<Histogram<u64>>>,
+    counts: Arc<Counts>,
+}
+
+impl Timed {
+    async fn run(self, due: Instant) {
+        let sent = Instant::now();
+        let outcome = call(&self.client, &self.url, &self.body).await;
+        let micros = sent.elapsed().as_micros() as u64;
+        let lag = sent.saturating_duration_since(due).as_micros() as u64;
+        match outcome {
+            Ok(()) => {
+                self.counts.ok.fetch_add(1, Ordering::Relaxed);
+                let _ = self
+                    .latency
+                    .lock()
+                    .await
+                    .record(micros.clamp(1, MAX_MICROS));
+            }
+            Err(_) => {
+                self.counts.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let _ = self.lag.lock().await.record(lag.min(MAX_MICROS));
+    }
+}
+
+/// Calls per second with `concurrency` connections, each sending as soon as it is answered.
+async fn closed_loop(
+    client: &reqwest::Client,
+    gateway: &str,
+    body: &bytes::Bytes,
+    settings: &GatewaySettings,
+) -> (f64, u64) {
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + settings.max_duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..settings.concurrency {
+        let (client, url, body) = (client.clone(), gateway.to_owned(), body.clone());
+        let (ok, errors) = (Arc::clone(&ok), Arc::clone(&errors));
+        workers.spawn(async move {
+            while Instant::now() < deadline {
+                let counter = match call(&client, &url, &body).await {
+                    Ok(()) => &ok,
+                    Err(_) => &errors,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let elapsed = started.elapsed().as_secs_f64();
+    (
+        ok.load(Ordering::Relaxed) as f64 / elapsed,
+        errors.load(Ordering::Relaxed),
+    )
+}
+
+async fn health(client: &reqwest::Client, gateway: &str) -> anyhow::Result<serde_json::Value> {
+    let health: serde_json::Value = client
+        .get(format!("{gateway}/api/v1/health"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(health["gateway"].clone())
+}
+
+fn compare(direct: RunFigures, gateway: RunFigures) -> Comparison {
+    Comparison {
+        added_p50_ms: gateway.latency_ms.p50 - direct.latency_ms.p50,
+        added_p99_ms: gateway.latency_ms.p99 - direct.latency_ms.p99,
+        direct,
+        gateway,
+    }
+}
+
+fn comparison_line(comparison: &Comparison) -> String {
+    let (direct, gateway) = (&comparison.direct, &comparison.gateway);
+    let kind = if gateway.streaming { "stream" } else { "plain" };
+    format!(
+        "gateway {kind} {:.0} calls/s: added p50 {:+.3} ms, p99 {:+.3} ms \
+         (direct p50 {:.3} / p99 {:.3} ms, gateway p50 {:.3} / p99 {:.3} ms), \
+         errors direct {} gateway {}, unsent {}",
+        gateway.rate,
+        comparison.added_p50_ms,
+        comparison.added_p99_ms,
+        direct.latency_ms.p50,
+        direct.latency_ms.p99,
+        gateway.latency_ms.p50,
+        gateway.latency_ms.p99,
+        direct.errors,
+        gateway.errors,
+        direct.unsent + gateway.unsent,
+    )
+}
+
+fn final_line(report: &GatewayReport) -> String {
+    let peak = report.server_peak_rss_bytes.unwrap_or(0) / (1024 * 1024);
+    format!(
+        "gateway max: {:.0} calls/s sustained, {} errors, server peak RSS {peak} MiB, \
+         recorded {} calls, lost {}",
+        report.max_calls_per_sec,
+        report.max_errors,
+        report.health["recorded_spans"],
+        report.health["lost_spans"],
+    )
+}
+
+fn write_report(report: &GatewayReport, path: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
+}
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    // Three significant digits keep sub-millisecond differences visible.
+    Histogram::new_with_bounds(1, MAX_MICROS, 3).context("failed to create a histogram")
+}
