@@ -427,6 +427,38 @@ mod tests {
     }
 
     #[test]
+    fn all_runs_every_benchmark_with_valid_arguments() {
+        let all = AllArgs {
+            short: true,
+            glassbox: Some(PathBuf::from("/opt/glassbox")),
+        };
+        let runs = all.runs();
+        assert_eq!(runs.len(), 6);
+        for arguments in runs {
+            let cli = Cli::try_parse_from(&arguments).unwrap();
+            assert!(!matches!(cli.command, Command::All(_)), "{arguments:?}");
+            assert!(arguments.contains(&"--short".to_owned()), "{arguments:?}");
+        }
+    }
+
+    #[test]
+    fn gateway_short_uses_small_rates() {
+        let cli = Cli::try_parse_from(["glassbox-bench", "gateway", "--short", "--glassbox", "/x"])
+            .unwrap();
+        let Command::Gateway(args) = cli.command else {
+            panic!("expected the gateway command");
+        };
+        let settings = args.into_settings().unwrap();
+        assert_eq!(settings.rates, vec![200.0, 500.0]);
+        assert_eq!(settings.duration, Duration::from_secs(1));
+        let cli = Cli::try_parse_from(["glassbox-bench", "gateway", "--rates", "0"]).unwrap();
+        let Command::Gateway(args) = cli.command else {
+            panic!("expected the gateway command");
+        };
+        assert!(args.into_settings().is_err());
+    }
+
+    #[test]
     fn short_sets_small_defaults() {
         let settings = parse(&["--max", "--short"]).unwrap();
         assert_eq!(settings.duration, Duration::from_secs(2));

@@ -24,7 +24,7 @@ use crate::report::{Latency, Machine};
 use crate::server::ServerProcess;
 
 /// Calls in flight at most in an open-loop run; later ones are counted as unsent.
-const MAX_IN_FLIGHT: usize = 4096;
+const MAX_IN_FLIGHT: usize = 1024;
 /// Largest latency recorded exactly, in microseconds (one minute).
 const MAX_MICROS: u64 = 60_000_000;
 /// Untimed calls on each path before the timed runs, to open connections and warm caches.
@@ -68,6 +68,9 @@ pub struct RunFigures {
     pub latency_ms: Latency,
     /// How late the sender started calls after their due time.
     pub start_lag_ms: Latency,
+    /// The server's peak resident memory (`VmHWM`) at the end of this run, in MiB: the peak
+    /// of the whole run so far, so each row bounds the runs before it too.
+    pub server_peak_rss_mib: Option<u64>,
 }
 
 /// A pair of runs at one rate and its difference.
@@ -119,7 +122,8 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
                 duration: settings.duration,
             };
             let direct = open_loop(&client, &mock.base, &load, "direct").await?;
-            let through = open_loop(&client, &gateway, &load, "gateway").await?;
+            let mut through = open_loop(&client, &gateway, &load, "gateway").await?;
+            through.server_peak_rss_mib = peak_rss_mib(server.pid());
             let comparison = compare(direct, through);
             println!("{}", comparison_line(&comparison));
             comparisons.push(comparison);
@@ -312,6 +316,7 @@ async fn open_loop(
         unsent: counts.unsent.load(Ordering::Relaxed),
         latency_ms: Latency::from_micros(&latency),
         start_lag_ms: Latency::from_micros(&lag),
+        server_peak_rss_mib: None,
     })
 }
 
@@ -406,7 +411,7 @@ fn comparison_line(comparison: &Comparison) -> String {
     format!(
         "gateway {kind} {:.0} calls/s: added p50 {:+.3} ms, p99 {:+.3} ms \
          (direct p50 {:.3} / p99 {:.3} ms, gateway p50 {:.3} / p99 {:.3} ms), \
-         errors direct {} gateway {}, unsent {}",
+         errors direct {} gateway {}, unsent {}, server peak RSS {} MiB",
         gateway.rate,
         comparison.added_p50_ms,
         comparison.added_p99_ms,
@@ -417,6 +422,7 @@ fn comparison_line(comparison: &Comparison) -> String {
         direct.errors,
         gateway.errors,
         direct.unsent + gateway.unsent,
+        gateway.server_peak_rss_mib.unwrap_or(0),
     )
 }
 
@@ -438,6 +444,10 @@ fn write_report(report: &GatewayReport, path: &std::path::Path) -> anyhow::Resul
     }
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
+}
+
+fn peak_rss_mib(pid: u32) -> Option<u64> {
+    status_bytes(pid, "VmHWM").map(|bytes| bytes / (1024 * 1024))
 }
 
 fn histogram() -> anyhow::Result<Histogram<u64>> {

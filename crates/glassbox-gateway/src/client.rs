@@ -16,6 +16,13 @@ pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Idle connections kept per upstream. A burst can open thousands; keeping them all would keep
+/// their buffers too.
+const POOL_MAX_IDLE: usize = 256;
+/// Largest read buffer of one upstream connection. Buffers grow when a read fills them, which
+/// happens when many stream events wait in the socket; the cap keeps a pool of connections
+/// from holding gigabytes after a burst.
+const MAX_READ_BUFFER: usize = 64 * 1024;
 
 /// Builds the client.
 pub fn build(connect_timeout: Duration) -> Result<UpstreamClient, String> {
@@ -27,6 +34,8 @@ pub fn build(connect_timeout: Duration) -> Result<UpstreamClient, String> {
     let https = connector(http)?;
     Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(POOL_MAX_IDLE)
+        .http1_max_buf_size(MAX_READ_BUFFER)
         .build(https))
 }
 
