@@ -43,7 +43,7 @@ pub struct GatewaySettings {
     pub concurrency: usize,
     /// The glassbox binary.
     pub binary: PathBuf,
-    /// Where the data directory is created.
+    /// The parent directory of the data directory.
     pub work_dir: PathBuf,
     /// Path of the JSON report.
     pub json_out: PathBuf,
@@ -58,7 +58,7 @@ pub struct RunFigures {
     pub streaming: bool,
     /// The target rate, calls per second.
     pub rate: f64,
-    /// Calls answered 200 with a whole body.
+    /// Calls with status 200 and a whole body.
     pub ok: u64,
     /// Calls that failed, with any status or error.
     pub errors: u64,
@@ -209,7 +209,7 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
         .context("failed to build the HTTP client")
 }
 
-/// A chat call of about one kilobyte, like a short conversation with a system prompt.
+/// Returns a chat call of about one kilobyte, like a short conversation with a system prompt.
 fn chat_body(streaming: bool) -> bytes::Bytes {
     let context = "The quarterly report covers revenue, costs and the outlook. ".repeat(14);
     let body = serde_json::json!({
@@ -261,7 +261,7 @@ struct Counts {
     unsent: AtomicU64,
 }
 
-/// What an open-loop run sends.
+/// The calls of an open-loop run.
 struct Load {
     body: bytes::Bytes,
     streaming: bool,
@@ -353,7 +353,8 @@ impl Timed {
     }
 }
 
-/// Calls per second with `concurrency` connections, each sending as soon as it is answered.
+/// Measures calls per second with `concurrency` connections, each sending its next call as soon
+/// as the last one completes.
 async fn closed_loop(
     client: &reqwest::Client,
     gateway: &str,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where recorded calls keep their messages.
+/// The part of their messages that recorded calls keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaptureMode {
@@ -49,7 +49,7 @@ pub struct GatewayConfig {
     /// Serve the gateway endpoints on the main port. Default true;
     /// variable `GLASSBOX_GATEWAY__ENABLED`.
     pub enabled: bool,
-    /// What recorded calls keep of their messages: `full`, `metadata` or `redacted`.
+    /// The capture mode of recorded calls: `full`, `metadata` or `redacted`.
     /// Default `full`; variable `GLASSBOX_GATEWAY__CAPTURE`.
     pub capture: CaptureMode,
     /// Largest request body accepted, in bytes; larger ones get 413. Default 33554432 (32 MiB);
@@ -63,7 +63,7 @@ pub struct GatewayConfig {
     /// variable `GLASSBOX_GATEWAY__CONNECT_TIMEOUT_SECS`.
     pub connect_timeout_secs: u64,
     /// Seconds to wait for an upstream's response headers. A non-streamed call sends its
-    /// headers only when the whole answer is ready, so this bounds it. Default 600;
+    /// headers only when the whole response is ready, so this bounds it. Default 600;
     /// variable `GLASSBOX_GATEWAY__RESPONSE_TIMEOUT_SECS`.
     pub response_timeout_secs: u64,
     /// Seconds an upstream may stay silent in the middle of a response body. Default 300;

@@ -1,7 +1,7 @@
-//! Errors the gateway answers itself, in the error format of the API the client speaks, so
-//! that its SDK raises the usual exception.
+//! Errors the gateway responds with itself, in the error format of the API the client speaks,
+//! so that its SDK raises the usual exception.
 //!
-//! Every such answer carries `x-glassbox-error: true`, which tells them apart from errors
+//! Every such response carries `x-glassbox-error: true`, which tells them apart from errors
 //! that the upstream sent and the gateway passed on unchanged.
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,7 +13,7 @@ use crate::config::Dialect;
 /// The header that marks an error of the gateway's own.
 pub const ERROR_HEADER: &str = "x-glassbox-error";
 
-/// An error answered by the gateway.
+/// An error response of the gateway's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayError {
     /// The HTTP status.

@@ -2,9 +2,9 @@
 //! credentials.
 //!
 //! The gateway's own `x-glassbox-*` headers are read and never forwarded. Hop-by-hop headers
-//! are dropped both ways. `accept-encoding` is dropped on the way up so the upstream answers
-//! uncompressed, which lets the gateway read the answer it records; the client still gets the
-//! same content.
+//! are dropped both ways. `accept-encoding` is dropped on the way up so the upstream responds
+//! uncompressed, which lets the gateway read the response it records. The client still gets
+//! the same content.
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use glassbox_model::{SpanId, TraceId};
@@ -34,7 +34,8 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// Where the recorded span sits and whose call it was, from the request headers.
+/// The recorded span's place in a trace and the call's user, session, tags and metadata, from
+/// the request headers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallContext {
     /// The application's trace, from `traceparent`, or a new one.

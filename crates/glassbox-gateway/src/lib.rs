@@ -2,7 +2,7 @@
 //! configured upstream and record it as a span.
 //!
 //! A client changes only its base URL. The request goes to the upstream chosen by
-//! [`upstream::Upstreams::route`]; the answer comes back byte for byte, streams chunk by
+//! [`upstream::Upstreams::route`]; the response comes back byte for byte, streams chunk by
 //! chunk as they arrive. Two changes are made, both undone for the client: OpenAI-style
 //! streams are asked for their token usage, and the chunks that carry it are removed again
 //! when the client did not ask for them; and compression is not requested upstream, so the

@@ -1,4 +1,4 @@
-//! The request path: read the body, choose the upstream, forward, and stream the answer back
+//! The request path: read the body, choose the upstream, forward, and stream the response back
 //! through a [`Tap`].
 //!
 //! Nothing here parses more than the three fields routing needs, and nothing waits on the
@@ -38,7 +38,7 @@ pub struct ProxyLimits {
     pub max_capture_bytes: usize,
     /// Wait for an upstream's response headers at most this long.
     pub response_timeout: Duration,
-    /// Longest silence allowed in the middle of an upstream's response body.
+    /// Maximum silence allowed in the middle of an upstream's response body.
     pub idle_timeout: Duration,
 }
 
@@ -177,7 +177,8 @@ async fn prepare(
     })
 }
 
-/// Whether to ask an OpenAI-style stream for its usage, which the client did not.
+/// Returns true when the gateway must ask an OpenAI-style stream for the usage that the client
+/// did not request.
 fn asks_usage(endpoint: Endpoint, info: &RequestInfo, route: &Route) -> bool {
     endpoint.asks_stream_usage()
         && info.stream
@@ -290,7 +291,7 @@ fn fail(error: GatewayError, endpoint: Endpoint, pending: Option<PendingCall>) -
     }
 }
 
-/// Answers with the gateway's own error and records the call as failed.
+/// Responds with the gateway's own error and records the call as failed.
 fn reject(error: GatewayError, dialect: Dialect, mut pending: PendingCall) -> Response {
     if let Some(record) = pending.record_mut() {
         record.response.status = error.status.as_u16();

@@ -40,7 +40,7 @@ pub struct GatewayStats {
     pub lost_queue_full: AtomicU64,
     /// Calls whose span was lost because the store refused or failed it.
     pub lost_store: AtomicU64,
-    /// Calls answered with an error by the upstream or by the gateway.
+    /// Calls that got an error response, from the upstream or from the gateway.
     pub failed_calls: AtomicU64,
     losses: LossLog,
 }
@@ -58,7 +58,7 @@ pub struct GatewayHealth {
     pub lost_queue_full: u64,
     /// Of those, lost because the store refused or failed them.
     pub lost_store: u64,
-    /// Calls answered with an error.
+    /// Calls that got an error response.
     pub failed_calls: u64,
 }
 

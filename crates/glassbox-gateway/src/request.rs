@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// What the gateway needs from a request body.
+/// The fields of a request body that the gateway reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestInfo {
     /// The `model` field.
@@ -21,7 +21,7 @@ pub struct RequestInfo {
     pub has_stream_options: bool,
 }
 
-/// Why a request body cannot be forwarded.
+/// The reason a request body cannot be forwarded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     /// The body does not parse, or a field has the wrong type.

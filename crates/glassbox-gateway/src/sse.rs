@@ -113,7 +113,7 @@ fn strip_event(raw: &Bytes) -> Option<Bytes> {
     Some(raw.clone())
 }
 
-/// Whether the event is the chunk with empty `choices` and a `usage` object.
+/// Returns true for the chunk with empty `choices` and a `usage` object.
 fn is_usage_only(raw: &[u8]) -> bool {
     let event = parse(raw);
     let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data) else {
@@ -193,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn usage_first_in_an_object_loses_its_trailing_comma() {
+    fn leading_usage_loses_trailing_comma() {
         let raw = Bytes::from_static(b"data: {\"usage\": null, \"id\":\"c\"}\n\n");
         assert_eq!(
             &strip_event(&raw).unwrap()[..],

@@ -1,6 +1,6 @@
-//! The response body on its way to the client: passed on chunk by chunk as it arrives, copied
-//! (by reference count, up to a limit) for the recorder, and recorded when it ends, breaks
-//! off, or is dropped because the client went away.
+//! The response body on its way to the client. Chunks pass on as they arrive, a copy (up to a
+//! limit) goes to the recorder, and the call is recorded when the body ends, breaks off, or is
+//! dropped because the client went away.
 
 use std::future::Future;
 use std::io;
@@ -82,7 +82,7 @@ pub type UpstreamBody = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> +
 pub struct TapLimits {
     /// Bytes kept for the recorder at most.
     pub max_capture: usize,
-    /// Longest silence of the upstream before the body is cut.
+    /// Maximum silence of the upstream before the body is cut.
     pub idle_timeout: Duration,
     /// The body length the upstream announced. Once that much has passed the response is
     /// complete, even though the client's connection may stop reading before the stream ends.

@@ -81,7 +81,7 @@ impl Upstream {
     }
 }
 
-/// Why no upstream was chosen.
+/// The reason no upstream was chosen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
     /// The header names an upstream that does not exist.
@@ -211,7 +211,7 @@ impl Upstreams {
         })
     }
 
-    /// The built-in upstream of a dialect serves requests that name no model.
+    /// Returns the built-in upstream of a dialect, which serves requests that name no model.
     fn default_for(&self, dialect: Dialect) -> Result<Route, RouteError> {
         let name = dialect.as_str();
         let upstream = self

@@ -1,5 +1,5 @@
-//! What a recorded span keeps of its messages, and the removal of credentials from anything
-//! recorded.
+//! The capture mode applied to recorded messages, and the removal of credentials from
+//! anything recorded.
 
 use glassbox_model::{Message, Span};
 use serde_json::Value;
@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::config::CaptureMode;
 use crate::upstream::Secret;
 
-/// What replaces a credential found in recorded text.
+/// The text that replaces a credential found in recorded text.
 const SCRUBBED: &str = "[credential removed]";
 
 /// Applies the capture mode to a span whose tokens and cost are already known.
@@ -134,6 +134,7 @@ mod tests {
     fn metadata_drops_messages() {
         let mut span = span();
         apply(&mut span, CaptureMode::Metadata);
-        assert!(span.input_messages.is_none() && span.output_messages.is_none());
+        assert!(span.input_messages.is_none());
+        assert!(span.output_messages.is_none());
     }
 }

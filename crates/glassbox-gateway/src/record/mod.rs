@@ -24,7 +24,7 @@ use crate::sse;
 use crate::upstream::{Secret, Upstream};
 use reply::{Reply, error_of};
 
-/// Longest upstream error body kept on a span, in bytes.
+/// Maximum size of the upstream error body kept on a span, in bytes.
 const MAX_ERROR_BODY: usize = 8 * 1024;
 /// The request parameters recorded as `gen_ai.request.*` attributes.
 const REQUEST_PARAMETERS: [(&str, &str); 9] = [
@@ -58,7 +58,7 @@ pub struct CallRecord {
     pub stream: bool,
     /// The response as received from the upstream.
     pub response: Captured,
-    /// How the call ended.
+    /// The way the call ended.
     pub outcome: Outcome,
     /// Times measured by the gateway.
     pub timings: Timings,
@@ -78,7 +78,7 @@ pub struct Captured {
     pub event_stream: bool,
     /// The body bytes kept.
     pub body: Vec<u8>,
-    /// Where each chunk ends in `body` and when it arrived, from the start of the call.
+    /// Each chunk's arrival time, from the start of the call, and its end offset in `body`.
     pub arrivals: Vec<(Duration, usize)>,
     /// Whether chunks were left out because the response passed the capture limit.
     pub truncated: bool,
@@ -102,7 +102,7 @@ impl Captured {
     }
 }
 
-/// How a call ended.
+/// The way a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The upstream's response reached the client whole.
@@ -111,7 +111,7 @@ pub enum Outcome {
     UpstreamBroke(String),
     /// The client went away before the response was complete.
     ClientGone,
-    /// The gateway answered with an error of its own.
+    /// The gateway responded with an error of its own.
     Rejected {
         /// A short code, such as `upstream_timeout`.
         code: &'static str,
@@ -129,10 +129,10 @@ pub struct Timings {
     pub upstream: Option<Duration>,
 }
 
-/// What the recorder needs besides the record.
+/// Settings of the recorder.
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
-    /// What spans keep of their messages.
+    /// The capture mode of recorded messages.
     pub capture: CaptureMode,
     /// The `service.name` of recorded spans.
     pub service_name: String,

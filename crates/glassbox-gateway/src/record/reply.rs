@@ -1,4 +1,4 @@
-//! What a call's response said, gathered from a JSON body or event by event from a stream.
+//! The content of a call's response, read from a JSON body or event by event from a stream.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 pub struct Reply {
     /// The provider's response id.
     pub id: Option<String>,
-    /// The model that answered.
+    /// The model named in the response.
     pub model: Option<String>,
     /// The messages returned.
     pub output: Vec<Message>,
@@ -54,7 +54,8 @@ impl Reply {
 }
 
 /// Reads an error object in either provider's shape: `{"error": {"type", "code", "message"}}`.
-/// OpenAI's `code` (`rate_limit_exceeded`) says more than its `type` (`requests`), so it wins.
+/// OpenAI's `code` (`rate_limit_exceeded`) is more specific than its `type` (`requests`), so
+/// it wins.
 pub fn error_of(body: &Value) -> Option<(String, String)> {
     let error = body.get("error")?;
     let message = string(error, "message")

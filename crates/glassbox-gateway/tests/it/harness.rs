@@ -71,7 +71,7 @@ impl Harness {
         }
     }
 
-    /// The gateway's counters.
+    /// Returns the gateway's counters.
     pub fn health(&self) -> GatewayHealth {
         self.gateway.recorder().stats().health()
     }
@@ -157,7 +157,7 @@ pub async fn loopback() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
-/// A fresh trace id and the `traceparent` header value that carries it.
+/// Returns a fresh trace id and the `traceparent` header value that carries it.
 pub fn trace_context() -> (String, String) {
     let trace = format!("{:032x}", fastrand::u128(1..));
     let header = format!("00-{trace}-00f067aa0ba902b7-01");

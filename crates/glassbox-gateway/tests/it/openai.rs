@@ -1,4 +1,4 @@
-//! OpenAI-style calls through the gateway: answers identical to direct calls, spans with the
+//! OpenAI-style calls through the gateway: responses identical to direct calls, spans with the
 //! right tokens, cost, TTFT and content.
 
 use std::time::Duration;

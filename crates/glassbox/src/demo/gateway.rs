@@ -105,7 +105,7 @@ pub async fn send_calls(gateway: String, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// The call of turn `index`: a rotation of chat, streamed chat, Anthropic messages,
+/// Returns the call of turn `index`: a rotation of chat, streamed chat, Anthropic messages,
 /// embeddings and responses, with a rate limit and a server error now and then.
 fn demo_call(index: u64) -> DemoCall {
     let question = QUESTIONS[(index % QUESTIONS.len() as u64) as usize];
