@@ -19,6 +19,17 @@ pub enum CaptureMode {
     Redacted,
 }
 
+impl CaptureMode {
+    /// Returns the lowercase name used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMode::Full => "full",
+            CaptureMode::Metadata => "metadata",
+            CaptureMode::Redacted => "redacted",
+        }
+    }
+}
+
 /// The API an upstream speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

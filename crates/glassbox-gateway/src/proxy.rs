@@ -361,7 +361,7 @@ fn body_error(error: BodyError) -> GatewayError {
 
 fn route_error(error: RouteError) -> GatewayError {
     match error {
-        RouteError::NoUpstream(_) => {
+        RouteError::NoUpstream(_) | RouteError::NotServed { .. } => {
             GatewayError::new(StatusCode::NOT_FOUND, "model_not_found", error.to_string())
         }
         RouteError::UnknownUpstream(_) | RouteError::WrongDialect { .. } => {

@@ -4,8 +4,13 @@
 //! never from a URL the client sends, so the gateway is not an open proxy. The choice, first
 //! match wins:
 //! 1. the `x-glassbox-upstream: NAME` header;
-//! 2. a `NAME/model` prefix in the model name, which is removed before forwarding;
+//! 2. a `NAME/model` prefix naming a configured upstream, removed before forwarding (the
+//!    built-in names `openai` and `anthropic` are not prefixes, since model ids such as
+//!    `openai/gpt-oss-120b` are real names that servers like vLLM expect unchanged);
 //! 3. the first upstream whose model patterns match (configured ones, then the built-ins).
+//!
+//! An upstream with model patterns serves only those models, whichever way it was chosen, so
+//! the patterns also restrict what a key set with `api_key_env` can be spent on.
 
 use std::fmt;
 use std::sync::Arc;
@@ -57,9 +62,16 @@ pub struct Upstream {
     /// Whether OpenAI-style streams are asked for their usage.
     pub stream_usage: bool,
     patterns: Vec<String>,
+    builtin: bool,
 }
 
 impl Upstream {
+    /// Returns true when the upstream may receive `model` once chosen by name: it has no
+    /// patterns, or one of them matches.
+    pub fn allows(&self, model: &str) -> bool {
+        self.patterns.is_empty() || self.serves(model)
+    }
+
     /// Returns true when one of the model patterns matches `model`.
     pub fn serves(&self, model: &str) -> bool {
         self.patterns
@@ -96,6 +108,16 @@ pub enum RouteError {
         dialect: &'static str,
         /// The requested path.
         path: String,
+    },
+    /// The upstream chosen by name does not serve the model.
+    #[error(
+        "upstream {upstream:?} does not serve model {model:?}; its models setting lists the ones it serves"
+    )]
+    NotServed {
+        /// The upstream's name.
+        upstream: String,
+        /// The model requested.
+        model: String,
     },
     /// No pattern matches the model.
     #[error(
@@ -171,16 +193,18 @@ impl Upstreams {
             let upstream = self
                 .by_name(name)
                 .ok_or_else(|| RouteError::UnknownUpstream(name.to_owned()))?;
-            return same_dialect(upstream, dialect, path).map(|upstream| Route {
+            let route = same_dialect(upstream, dialect, path).map(|upstream| Route {
                 stripped_model: None,
                 upstream,
-            });
+            })?;
+            return check_allowed(route, model);
         }
         let Some(model) = model else {
             return self.default_for(dialect);
         };
         if let Some(route) = self.by_prefix(dialect, model) {
-            return Ok(route);
+            let stripped = route.stripped_model.clone();
+            return check_allowed(route, stripped.as_deref());
         }
         self.of_dialect(dialect)
             .find(|upstream| upstream.serves(model))
@@ -204,7 +228,7 @@ impl Upstreams {
         let (prefix, rest) = model.split_once('/')?;
         let upstream = self
             .of_dialect(dialect)
-            .find(|upstream| upstream.name == prefix)?;
+            .find(|upstream| !upstream.builtin && upstream.name == prefix)?;
         Some(Route {
             upstream: Arc::clone(upstream),
             stripped_model: Some(rest.to_owned()),
@@ -227,6 +251,16 @@ impl Upstreams {
         self.all
             .iter()
             .filter(move |upstream| upstream.dialect == dialect)
+    }
+}
+
+fn check_allowed(route: Route, model: Option<&str>) -> Result<Route, RouteError> {
+    match model {
+        Some(model) if !route.upstream.allows(model) => Err(RouteError::NotServed {
+            upstream: route.upstream.name.clone(),
+            model: model.to_owned(),
+        }),
+        _ => Ok(route),
     }
 }
 
@@ -256,6 +290,7 @@ fn configured(entry: &UpstreamConfig) -> Result<Upstream, String> {
         api_key: api_key(entry.api_key_env.as_deref(), &key_label)?,
         stream_usage: entry.stream_usage,
         patterns: entry.models.clone(),
+        builtin: false,
     })
 }
 
@@ -275,6 +310,7 @@ fn builtin(
         api_key: api_key(settings.api_key_env.as_deref(), &format!("gateway.{name}"))?,
         stream_usage: true,
         patterns: settings.models.clone(),
+        builtin: true,
     })
 }
 
@@ -407,11 +443,39 @@ mod tests {
                 Dialect::Openai,
                 "/v1/chat/completions",
                 None,
-                Some("vllm/qwen3"),
+                Some("vllm/meta-llama/Llama-3.1-8B"),
             )
             .unwrap();
         assert_eq!(route.upstream.name, "vllm");
-        assert_eq!(route.stripped_model.as_deref(), Some("qwen3"));
+        assert_eq!(
+            route.stripped_model.as_deref(),
+            Some("meta-llama/Llama-3.1-8B")
+        );
+    }
+
+    #[test]
+    fn builtin_names_are_not_prefixes() {
+        let upstreams = upstreams(Vec::new(), &["*"]);
+        let model = Some("openai/gpt-oss-120b");
+        let route = upstreams
+            .route(Dialect::Openai, "/v1/chat/completions", None, model)
+            .unwrap();
+        assert_eq!(route.upstream.name, "openai");
+        assert_eq!(route.stripped_model, None);
+    }
+
+    #[test]
+    fn patterns_restrict_header_and_prefix() {
+        let upstreams = upstreams(vec![vllm()], &["gpt-*"]);
+        let path = "/v1/chat/completions";
+        let error = upstreams
+            .route(Dialect::Openai, path, Some("openai"), Some("o3-mini"))
+            .unwrap_err();
+        assert!(matches!(error, RouteError::NotServed { .. }), "{error}");
+        let error = upstreams
+            .route(Dialect::Openai, path, None, Some("vllm/qwen3"))
+            .unwrap_err();
+        assert!(matches!(error, RouteError::NotServed { .. }), "{error}");
     }
 
     #[test]
@@ -422,7 +486,7 @@ mod tests {
                 Dialect::Openai,
                 "/v1/embeddings",
                 Some("vllm"),
-                Some("gpt-4o"),
+                Some("meta-llama/Llama-3.1-8B"),
             )
             .unwrap();
         assert_eq!(route.upstream.name, "vllm");

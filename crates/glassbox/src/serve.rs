@@ -124,7 +124,7 @@ fn start_gateway(
         openai = %base_urls.openai,
         anthropic = %base_urls.anthropic,
         extra_upstreams = config.gateway.upstreams.len(),
-        capture = ?config.gateway.capture,
+        capture = config.gateway.capture.as_str(),
         "gateway ready"
     );
     Ok(Some(started))

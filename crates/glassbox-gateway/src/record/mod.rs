@@ -179,6 +179,8 @@ fn base_span(record: &CallRecord, options: &RecordOptions) -> Span {
         "service.name".to_owned(),
         Value::String(options.service_name.clone()),
     );
+    // A call rejected before routing still names the API it was made to.
+    span.provider = Some(record.endpoint.dialect().as_str().to_owned());
     if let Some(upstream) = &record.upstream {
         span.provider = Some(upstream.provider.clone());
         attribute(
@@ -279,7 +281,7 @@ fn apply_reply(span: &mut Span, record: &CallRecord, reply: Reply) {
             span.status = SpanStatus::Error;
             span.error_type = Some(code);
             span.status_message = Some(message);
-            if status >= 400 {
+            if status >= 400 && !record.response.body.is_empty() {
                 keep_error_body(span, &record.response.body);
             }
         }
