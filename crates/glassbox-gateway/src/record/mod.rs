@@ -150,10 +150,24 @@ pub fn build_span(record: CallRecord, options: &RecordOptions, enricher: &Enrich
     apply_reply(&mut span, &record, reply);
     set_timings(&mut span, &record);
 
-    enricher.enrich(&mut span);
+    enrich(&mut span, &record.outcome, enricher);
     capture::apply(&mut span, options.capture);
     capture::scrub(&mut span, &record.secrets);
     span
+}
+
+/// Prices the span. A stream cut off after some output has cost tokens, which providers bill,
+/// so it is priced like a success: the enricher leaves failed calls alone otherwise.
+fn enrich(span: &mut Span, outcome: &Outcome, enricher: &Enricher) {
+    let cut_off = matches!(outcome, Outcome::UpstreamBroke(_) | Outcome::ClientGone);
+    if !(cut_off && span.output_messages.is_some()) {
+        enricher.enrich(span);
+        return;
+    }
+    let status = span.status;
+    span.status = SpanStatus::Ok;
+    enricher.enrich(span);
+    span.status = status;
 }
 
 fn base_span(record: &CallRecord, options: &RecordOptions) -> Span {

@@ -219,6 +219,10 @@ async fn client_that_disconnects_mid_stream_is_recorded() {
 
     let span = harness.spans(&trace, 1).await.remove(0);
     assert_eq!(span.error_type.as_deref(), Some("client_disconnected"));
+    assert!(span.output_messages.is_some());
+    assert!(span.tokens_estimated);
+    assert!(span.usage.output.unwrap() > 0);
+    assert!(span.cost_usd.unwrap() > 0.0);
     let ok = harness
         .post(
             "/v1/chat/completions",
