@@ -148,7 +148,7 @@ pub struct GatewayHealthView {
     pub lost_queue_full: u64,
     /// Of those, lost because the store refused or failed them.
     pub lost_store: u64,
-    /// Calls answered with an error, by the upstream or by the gateway.
+    /// Calls that got an error response, from the upstream or from the gateway.
     pub failed_calls: u64,
 }
 

@@ -5,8 +5,8 @@
 //!
 //! Each open-loop call starts on its own task at its due time, whatever earlier calls are
 //! doing, so a slow gateway cannot slow the sender down. Latency is measured from the moment
-//! the call is sent to the last byte of its body; tokio's timer wakes the sender up to a
-//! millisecond late, and that slack is reported apart (`start_lag`) instead of being charged
+//! the call is sent to the last byte of its body. Tokio's timer wakes the sender up to a
+//! millisecond late, and that lag is reported apart (`start_lag_ms`) instead of being charged
 //! to either side.
 
 use std::path::PathBuf;

@@ -19,9 +19,9 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Idle connections kept per upstream. A burst can open thousands; keeping them all would keep
 /// their buffers too.
 const POOL_MAX_IDLE: usize = 256;
-/// Largest read buffer of one upstream connection. Buffers grow when a read fills them, which
-/// happens when many stream events wait in the socket; the cap keeps a pool of connections
-/// from holding gigabytes after a burst.
+/// Maximum read buffer of one upstream connection. A buffer grows when a read fills it, as
+/// happens when many stream events wait in the socket, so the cap bounds what each pooled
+/// connection keeps after a burst.
 const MAX_READ_BUFFER: usize = 64 * 1024;
 
 /// Builds the client.

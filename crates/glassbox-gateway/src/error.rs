@@ -1,7 +1,7 @@
 //! Errors the gateway responds with itself, in the error format of the API the client speaks,
 //! so that its SDK raises the usual exception.
 //!
-//! Every such response carries `x-glassbox-error: true`, which tells them apart from errors
+//! Every such response carries `x-glassbox-error: true`, which distinguishes them from errors
 //! that the upstream sent and the gateway passed on unchanged.
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -92,8 +92,8 @@ pub fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId)> {
 }
 
 /// Returns the headers to send upstream: the client's, less the gateway's own, hop-by-hop
-/// ones, `host`, `content-length` and `accept-encoding`; with the upstream's key in place of
-/// the client's when one is configured.
+/// ones, `host`, `content-length` and `accept-encoding`. The upstream's key replaces the
+/// client's when one is configured.
 pub fn forward_request_headers(client: &HeaderMap, upstream: &Upstream) -> HeaderMap {
     let mut forwarded = HeaderMap::with_capacity(client.len());
     for (name, value) in client {

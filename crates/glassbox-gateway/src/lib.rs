@@ -3,9 +3,9 @@
 //!
 //! A client changes only its base URL. The request goes to the upstream chosen by
 //! [`upstream::Upstreams::route`]; the response comes back byte for byte, streams chunk by
-//! chunk as they arrive. Two changes are made, both undone for the client: OpenAI-style
+//! chunk as they arrive. Two changes are made, both invisible to the client. OpenAI-style
 //! streams are asked for their token usage, and the chunks that carry it are removed again
-//! when the client did not ask for them; and compression is not requested upstream, so the
+//! when the client did not request them. Compression is not requested upstream, so the
 //! gateway can read what it records.
 //!
 //! Recording stays off the request path ([`recorder`]): when it falls behind or the store

@@ -20,9 +20,9 @@ use crate::record::{CallRecord, RecordOptions, build_span};
 
 /// Calls written in one batch at most.
 const MAX_BATCH: usize = 512;
-/// How long the first call of a batch waits for more. Fewer, larger transactions cost the
-/// store less CPU, which the request path on the same cores feels; spans still show up in the
-/// API within a fraction of a second.
+/// Time the first call of a batch waits for more. Fewer, larger transactions cost the store
+/// less CPU, which the request path on the same cores would otherwise lose. Spans still show up
+/// in the API within a fraction of a second.
 const BATCH_LINGER: Duration = Duration::from_millis(50);
 /// Batches waiting for their commit at once.
 const WRITES_IN_FLIGHT: usize = 4;

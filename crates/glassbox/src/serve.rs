@@ -197,7 +197,7 @@ async fn serve_http(
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    // Streamed answers go out in small writes; without TCP_NODELAY each would wait for the
+    // Streamed responses go out in small writes. Without TCP_NODELAY each would wait for the
     // client's delayed acknowledgement of the previous one.
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);

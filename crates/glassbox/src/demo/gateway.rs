@@ -1,6 +1,6 @@
-//! Gateway traffic of `glassbox serve --demo`: a built-in mock provider on a loopback port,
-//! registered as two upstreams, and a steady trickle of calls through the gateway to it, so
-//! the demo shows gateway spans (streamed and not, errors included) beside the OTLP ones.
+//! Gateway traffic of `glassbox serve --demo`. A built-in mock provider listens on a loopback
+//! port as two upstreams, and calls go through the gateway to it every few seconds. The demo
+//! thus shows gateway spans (streamed and not, errors included) beside the OTLP ones.
 
 use std::time::Duration;
 

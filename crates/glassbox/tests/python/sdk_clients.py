@@ -1,7 +1,7 @@
 """Drives the Glassbox gateway with the official OpenAI and Anthropic Python SDKs.
 
 Each scenario runs twice: straight against the mock provider and through the gateway. The
-answers must be the same (ids and request ids aside, which the mock counts up per call). The
+responses must be the same (ids and request ids aside, which the mock counts up per call). The
 script prints one JSON line per scenario with the trace id it sent and what the SDK saw, so
 the Rust test can check the recorded spans. Any difference is a failure: the script names the
 scenario and exits with status 1.
