@@ -4,7 +4,7 @@
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use glassbox_model::{SpanKind, SpanStatus, TraceId};
-use glassbox_store::{Cursor, Page, SpanFilter, TraceFilter};
+use glassbox_store::{Cursor, Page, SpanFilter, TraceFilter, TraceOrder};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -41,6 +41,8 @@ pub struct TraceQuery {
     q: Option<String>,
     /// Minimum duration in milliseconds.
     min_duration_ms: Option<String>,
+    /// Traces only: `newest` (default), `oldest`, `slowest`, `costliest` or `most_tokens`.
+    sort: Option<String>,
     /// Items per page, 1 to 1000 (default 50).
     limit: Option<String>,
     /// The `next_cursor` of the previous page.
@@ -139,6 +141,19 @@ pub fn page(limit: &Option<String>, cursor: &Option<String>) -> Result<Page, Api
     Ok(Page { limit, cursor })
 }
 
+fn order(value: &Option<String>) -> Result<TraceOrder, ApiError> {
+    let Some(text) = value.as_deref().filter(|text| !text.is_empty()) else {
+        return Ok(TraceOrder::Newest);
+    };
+    TraceOrder::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = TraceOrder::ALL.iter().map(|order| order.as_str()).collect();
+        ApiError::invalid_parameter(
+            "sort",
+            format!("{text:?} is not one of {}", names.join(", ")),
+        )
+    })
+}
+
 fn check_range(from: Option<u64>, to: Option<u64>) -> Result<(), ApiError> {
     match (from, to) {
         (Some(from), Some(to)) if from > to => Err(ApiError::invalid_parameter(
@@ -173,6 +188,7 @@ impl TraceQuery {
             errors_only,
             text: non_empty(&self.q),
             min_duration_ms: min_duration(&self.min_duration_ms)?,
+            order: order(&self.sort)?,
         };
         check_range(filter.from_unix_nano, filter.to_unix_nano)?;
         Ok((filter, page(&self.limit, &self.cursor)?))
@@ -229,6 +245,7 @@ impl SpanQuery {
             errors_only: false,
             text: non_empty(&self.q),
             min_duration_ms: min_duration(&self.min_duration_ms)?,
+            order: TraceOrder::Newest,
         };
         check_range(common.from_unix_nano, common.to_unix_nano)?;
         let filter = SpanFilter {

@@ -87,6 +87,12 @@ pub async fn list_sessions(
     query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Result<Json<SessionList>, ApiError> {
     let (filter, page) = extract(query)?.into_filter()?;
+    if filter.order != glassbox_store::TraceOrder::Newest {
+        return Err(ApiError::invalid_parameter(
+            "sort",
+            "applies to /api/v1/traces only; sessions are listed by latest activity",
+        ));
+    }
     let (sessions, cursor) = state.store.list_sessions(filter, page).await?;
     Ok(Json(SessionList {
         sessions: sessions.into_iter().map(Into::into).collect(),

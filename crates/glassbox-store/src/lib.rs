@@ -20,8 +20,10 @@ use glassbox_model::{Span, TraceId, TraceSummary};
 
 pub use batch::{LogRecordRow, WriteBatch, WriteSummary};
 pub use error::StoreError;
-pub use metrics::{Aggregate, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series};
-pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
+pub use metrics::{
+    Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
+};
+pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter, TraceOrder};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A trace with every stored span, ordered by start time.
@@ -119,6 +121,12 @@ pub trait MetricsStore: Send + Sync + 'static {
 
     /// Statistics of the application's own functions (non-model spans) by service and name.
     async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError>;
+
+    /// Finish reasons of the spans of kind `llm` by model, most frequent first.
+    async fn finish_reasons(
+        &self,
+        filter: MetricsFilter,
+    ) -> Result<Vec<FinishReasonCount>, StoreError>;
 }
 
 /// Small documents of settings that the server changes at run time (custom prices).

@@ -230,3 +230,14 @@ pub struct FunctionStats {
     /// The slowest calls: trace id and duration in milliseconds, slowest first.
     pub slowest: Vec<(glassbox_model::TraceId, f64)>,
 }
+
+/// How often one model stopped for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishReasonCount {
+    /// Request model, else response model.
+    pub model: Option<String>,
+    /// The finish reason as normalized at ingest (`stop`, `length`, `tool_calls`, ...).
+    pub reason: String,
+    /// Spans that reported it.
+    pub count: u64,
+}

@@ -30,6 +30,59 @@ pub struct TraceFilter {
     pub text: Option<String>,
     /// Minimum duration in milliseconds.
     pub min_duration_ms: Option<f64>,
+    /// The order of the trace listing (the span and session listings are always newest
+    /// first).
+    pub order: TraceOrder,
+}
+
+/// The order of a trace listing. Each order breaks ties by trace id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TraceOrder {
+    /// Latest start first.
+    #[default]
+    Newest,
+    /// Earliest start first.
+    Oldest,
+    /// Longest duration first.
+    Slowest,
+    /// Highest cost first; traces without a cost come last.
+    Costliest,
+    /// Most total tokens first; traces without a count come last.
+    MostTokens,
+}
+
+impl TraceOrder {
+    /// Parses the API name.
+    pub fn parse(text: &str) -> Option<TraceOrder> {
+        Some(match text {
+            "newest" => TraceOrder::Newest,
+            "oldest" => TraceOrder::Oldest,
+            "slowest" => TraceOrder::Slowest,
+            "costliest" => TraceOrder::Costliest,
+            "most_tokens" => TraceOrder::MostTokens,
+            _ => return None,
+        })
+    }
+
+    /// Returns the API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceOrder::Newest => "newest",
+            TraceOrder::Oldest => "oldest",
+            TraceOrder::Slowest => "slowest",
+            TraceOrder::Costliest => "costliest",
+            TraceOrder::MostTokens => "most_tokens",
+        }
+    }
+
+    /// Every order, in the order a listing offers them.
+    pub const ALL: [TraceOrder; 5] = [
+        TraceOrder::Newest,
+        TraceOrder::Oldest,
+        TraceOrder::Slowest,
+        TraceOrder::Costliest,
+        TraceOrder::MostTokens,
+    ];
 }
 
 /// Filters of the span listing: the trace filters plus span kind and status.
@@ -55,10 +108,14 @@ pub struct Page {
 }
 
 /// A position in a listing ordered by time then id, newest first. Opaque to API clients.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
-    /// Time of the last item returned, nanoseconds since the Unix epoch.
+    /// Time of the last item returned, nanoseconds since the Unix epoch; for orders by
+    /// duration or tokens, that value of the last item.
     pub time: i64,
+    /// For the order by cost: the cost of the last item (-1 when it had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
     /// Key of the last item returned, to break ties.
     pub key: String,
 }

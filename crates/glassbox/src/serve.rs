@@ -12,6 +12,7 @@ use glassbox_api::ApiState;
 use glassbox_gateway::Gateway;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
 use glassbox_store::{SqliteOptions, SqliteStore, Store};
+use glassbox_ui::UiState;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -147,7 +148,11 @@ async fn start_listeners(
             .as_ref()
             .map(|gateway| Arc::clone(gateway.recorder().stats())),
     })
-    .merge(glassbox_ingest::http::router(ingest.clone()));
+    .merge(glassbox_ingest::http::router(ingest.clone()))
+    .merge(glassbox_ui::router(UiState {
+        store: Arc::clone(store),
+        enricher: Arc::clone(ingest.enricher()),
+    }));
     if let Some(gateway) = gateway {
         main_router = main_router.merge(glassbox_gateway::router(gateway));
     }

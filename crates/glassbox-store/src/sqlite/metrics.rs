@@ -8,9 +8,11 @@ use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
 use super::rollup::{self, RollupKey, Table};
-use super::rows::{SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
+use super::rows::{AGGREGATE_SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
 use crate::error::StoreError;
-use crate::metrics::{Aggregate, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series};
+use crate::metrics::{
+    Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
+};
 use crate::sketch::Sketch;
 
 /// Slowest calls kept per function.
@@ -170,8 +172,9 @@ fn scan_spans(
     filter: &MetricsFilter,
     visit: &mut dyn FnMut(&Span),
 ) -> Result<(), StoreError> {
-    let mut sql =
-        format!("SELECT {SPAN_COLUMNS} FROM spans WHERE start_ns >= ?1 AND start_ns < ?2");
+    let mut sql = format!(
+        "SELECT {AGGREGATE_SPAN_COLUMNS} FROM spans WHERE start_ns >= ?1 AND start_ns < ?2"
+    );
     let mut values = vec![
         SqlValue::Integer(to_sql_int(filter.from_unix_nano)),
         SqlValue::Integer(to_sql_int(filter.to_unix_nano)),
@@ -399,4 +402,54 @@ fn read_calls(
         });
     }
     Ok(calls)
+}
+
+/// Counts finish reasons of model calls by model, reading the spans of the range.
+pub(crate) fn finish_reasons(
+    connection: &Connection,
+    filter: &MetricsFilter,
+) -> Result<Vec<FinishReasonCount>, StoreError> {
+    let mut sql =
+        "SELECT coalesce(spans.request_model, spans.response_model), reason.value, count(*) \
+                   FROM spans, json_each(spans.finish_reasons) AS reason \
+                   WHERE spans.start_ns >= ?1 AND spans.start_ns < ?2 AND spans.kind = 'llm'"
+            .to_owned();
+    let mut values = vec![
+        SqlValue::Integer(to_sql_int(filter.from_unix_nano)),
+        SqlValue::Integer(to_sql_int(filter.to_unix_nano)),
+    ];
+    for (clause, value) in [
+        (" AND spans.service_name = ?", &filter.service),
+        (" AND spans.provider = ?", &filter.provider),
+        (" AND spans.operation = ?", &filter.operation),
+        (" AND spans.user_id = ?", &filter.user_id),
+        (" AND spans.session_id = ?", &filter.session_id),
+        (
+            " AND coalesce(spans.request_model, spans.response_model) = ?",
+            &filter.model,
+        ),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(spans.tags) WHERE value = ?)",
+            &filter.tag,
+        ),
+    ] {
+        if let Some(value) = value {
+            values.push(SqlValue::Text(value.clone()));
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+        }
+    }
+    sql.push_str(" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2");
+
+    let mut statement = connection.prepare(&sql)?;
+    let mut rows = statement.query(as_params(&values).as_slice())?;
+    let mut counts = Vec::new();
+    while let Some(row) = rows.next()? {
+        let count: i64 = row.get(2)?;
+        counts.push(FinishReasonCount {
+            model: row.get(0)?,
+            reason: row.get(1)?,
+            count: u64::try_from(count).unwrap_or(0),
+        });
+    }
+    Ok(counts)
 }

@@ -23,7 +23,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::batch::{WriteBatch, WriteSummary};
 use crate::error::StoreError;
-use crate::metrics::{FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series};
+use crate::metrics::{
+    FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
+};
 use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
 use crate::{MetricsStore, Repricer, SettingsStore, TraceDetail, TraceStore, WriteStore};
 
@@ -347,6 +349,14 @@ impl MetricsStore for SqliteStore {
 
     async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError> {
         self.read(move |connection| metrics::functions(connection, &filter))
+            .await
+    }
+
+    async fn finish_reasons(
+        &self,
+        filter: MetricsFilter,
+    ) -> Result<Vec<FinishReasonCount>, StoreError> {
+        self.read(move |connection| metrics::finish_reasons(connection, &filter))
             .await
     }
 }

@@ -9,7 +9,7 @@ use super::rows::{SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
 use super::summary::{TRACE_COLUMNS, summary_from_row};
 use crate::TraceDetail;
 use crate::error::StoreError;
-use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
+use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter, TraceOrder};
 
 /// A WHERE clause under construction, with its positional parameters.
 #[derive(Default)]
@@ -117,25 +117,93 @@ fn limit_value(page: &Page) -> SqlValue {
     SqlValue::Integer(i64::try_from(page.limit + 1).unwrap_or(i64::MAX))
 }
 
-/// Lists trace summaries, newest first.
+/// How one [`TraceOrder`] sorts and pages: the sort expression, the direction, and the
+/// cursor value of a summary.
+struct OrderPlan {
+    expression: &'static str,
+    descending: bool,
+}
+
+fn order_plan(order: TraceOrder) -> OrderPlan {
+    let (expression, descending) = match order {
+        TraceOrder::Newest => ("start_ns", true),
+        TraceOrder::Oldest => ("start_ns", false),
+        TraceOrder::Slowest => ("duration_ns", true),
+        TraceOrder::Costliest => ("COALESCE(cost_usd, -1.0)", true),
+        TraceOrder::MostTokens => ("COALESCE(total_tokens, -1)", true),
+    };
+    OrderPlan {
+        expression,
+        descending,
+    }
+}
+
+fn cursor_of(order: TraceOrder, trace: &TraceSummary) -> Cursor {
+    let key = trace.trace_id.to_string();
+    match order {
+        TraceOrder::Newest | TraceOrder::Oldest => Cursor {
+            time: to_sql_int(trace.start_time_unix_nano),
+            value: None,
+            key,
+        },
+        TraceOrder::Slowest => Cursor {
+            time: to_sql_int(
+                trace
+                    .end_time_unix_nano
+                    .saturating_sub(trace.start_time_unix_nano),
+            ),
+            value: None,
+            key,
+        },
+        TraceOrder::Costliest => Cursor {
+            time: 0,
+            value: Some(trace.cost_usd.unwrap_or(-1.0)),
+            key,
+        },
+        TraceOrder::MostTokens => Cursor {
+            time: trace.total_tokens.map_or(-1, to_sql_int),
+            value: None,
+            key,
+        },
+    }
+}
+
+fn cursor_value(order: TraceOrder, cursor: &Cursor) -> Result<SqlValue, StoreError> {
+    match order {
+        TraceOrder::Costliest => cursor
+            .value
+            .map(SqlValue::Real)
+            .ok_or_else(|| StoreError::InvalidCursor("not produced for this order".into())),
+        _ => Ok(SqlValue::Integer(cursor.time)),
+    }
+}
+
+/// Lists trace summaries in the filter's order.
 pub(crate) fn list_traces(
     connection: &Connection,
     filter: &TraceFilter,
     page: &Page,
 ) -> Result<(Vec<TraceSummary>, Option<Cursor>), StoreError> {
+    let plan = order_plan(filter.order);
+    let (direction, comparison) = if plan.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
     let mut conditions = trace_conditions(filter)?;
     if let Some(cursor) = &page.cursor {
         conditions.push(
-            "(start_ns, trace_id) < (?, ?)",
+            &format!("({}, trace_id) {comparison} (?, ?)", plan.expression),
             vec![
-                SqlValue::Integer(cursor.time),
+                cursor_value(filter.order, cursor)?,
                 SqlValue::Blob(cursor_blob(cursor)?),
             ],
         );
     }
     let sql = format!(
-        "SELECT {TRACE_COLUMNS} FROM traces {} ORDER BY start_ns DESC, trace_id DESC LIMIT ?{}",
+        "SELECT {TRACE_COLUMNS} FROM traces {} ORDER BY {} {direction}, trace_id {direction} LIMIT ?{}",
         conditions.sql(),
+        plan.expression,
         conditions.next_index()
     );
     conditions.values.push(limit_value(page));
@@ -146,9 +214,9 @@ pub(crate) fn list_traces(
     while let Some(row) = rows.next()? {
         traces.push(summary_from_row(row)?);
     }
-    Ok(paginate(traces, page.limit, |trace| Cursor {
-        time: to_sql_int(trace.start_time_unix_nano),
-        key: trace.trace_id.to_string(),
+    let order = filter.order;
+    Ok(paginate(traces, page.limit, |trace| {
+        cursor_of(order, trace)
     }))
 }
 
@@ -271,6 +339,7 @@ pub(crate) fn list_spans(
         spans.push((id, span_from_row(row, 1)?));
     }
     let (spans, cursor) = paginate(spans, page.limit, |(id, span)| Cursor {
+        value: None,
         time: to_sql_int(span.start_time_unix_nano),
         key: id.to_string(),
     });
@@ -335,6 +404,7 @@ pub(crate) fn list_sessions(
         sessions.push(session_from_row(row)?);
     }
     Ok(paginate(sessions, page.limit, |session| Cursor {
+        value: None,
         time: to_sql_int(session.end_time_unix_nano),
         key: session.session_id.clone(),
     }))

@@ -20,6 +20,21 @@ pub(crate) const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, 
     resource_attributes, events, computed_cost_usd, time_per_output_token_ms, \
     output_tokens_per_second";
 
+/// The columns of [`SPAN_COLUMNS`] that aggregates read, in the same order: message content,
+/// metadata, resource attributes and events are left empty, and of the attributes only the
+/// HTTP status codes that classify errors are kept. Reading spans for a user, session or tag
+/// grouping is several times faster this way.
+pub(crate) const AGGREGATE_SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, \
+    service_name, scope_name, start_ns, end_ns, duration_ns, status, status_message, error_type, \
+    operation, provider, request_model, response_model, response_id, input_tokens, output_tokens, \
+    cached_input_tokens, cache_write_input_tokens, reasoning_tokens, total_tokens, \
+    tokens_estimated, cost_usd, cost_status, ttft_ms, streaming, tool_name, user_id, session_id, \
+    finish_reasons, tags, '{}', NULL, NULL, \
+    CASE WHEN status = 'error' THEN json_object(\
+    'http.response.status_code', json_extract(attributes, '$.\"http.response.status_code\"'), \
+    'http.status_code', json_extract(attributes, '$.\"http.status_code\"')) ELSE '{}' END, \
+    '{}', '[]', computed_cost_usd, time_per_output_token_ms, output_tokens_per_second";
+
 /// Number of columns in [`SPAN_COLUMNS`].
 pub(crate) const SPAN_COLUMN_COUNT: usize = 43;
 

@@ -4,9 +4,11 @@
 
 mod api;
 mod bad_input;
+mod browser;
 mod demo;
 mod durability;
 mod fixtures;
 mod gateway;
 mod otlp;
 mod server;
+mod ui;

@@ -1,0 +1,297 @@
+//! Models: per provider and model, calls, errors by type, latency and TTFT percentiles,
+//! tokens per second, tokens, cost and finish reasons; a chart per model; two models side by
+//! side.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::response::Html;
+use glassbox_model::ErrorClass;
+use glassbox_store::{Aggregate, FinishReasonCount, GroupBy, MetricsFilter, Series};
+use maud::{Markup, html};
+
+use crate::UiState;
+use crate::chart::{self, Buckets, Line, Unit};
+use crate::error::PageError;
+use crate::format;
+use crate::layout::{self, Frame, Section};
+use crate::pages::{MODEL_CALLS, metrics_filter, now_nanos};
+use crate::query::Params;
+use crate::range::TimeRange;
+
+/// Models that get their own chart.
+const CHARTED_MODELS: usize = 8;
+
+/// One row of the table.
+struct ModelRow {
+    provider: Option<String>,
+    model: Option<String>,
+    aggregate: Aggregate,
+}
+
+/// Renders `/models`.
+pub async fn page(
+    State(state): State<UiState>,
+    Query(params): Query<Params>,
+) -> Result<Html<String>, PageError> {
+    let range = TimeRange::from_params(&params, now_nanos())?;
+    let filter = metrics_filter(range, &params, &MODEL_CALLS);
+    let rows = model_rows(&state, &filter).await?;
+    let reasons = finish_reasons(state.store.finish_reasons(filter.clone()).await?);
+    let step = range.step_seconds();
+    let series = state
+        .store
+        .timeseries(filter.clone(), Some(GroupBy::Model), step)
+        .await?;
+    let buckets = Buckets::new(range, step);
+
+    let body = html! {
+        (compare_form(&rows, &params))
+        (comparison(&rows, &series, &buckets, &params))
+        section.panel {
+            h2 { "By provider and model" }
+            @if rows.is_empty() {
+                (layout::empty("No model calls in this range."))
+            } @else {
+                (table(&rows, &reasons, &params))
+            }
+        }
+        @if !series.is_empty() {
+            h2 { "Latency over time" }
+            div.grid {
+                @for one in series.iter().take(CHARTED_MODELS) {
+                    (model_chart(one, &buckets))
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        &Frame {
+            title: "Models",
+            section: Section::Models,
+            path: "/models",
+            params: &params,
+            range: Some(range),
+        },
+        body,
+    ))
+}
+
+async fn model_rows(state: &UiState, filter: &MetricsFilter) -> Result<Vec<ModelRow>, PageError> {
+    let providers = state
+        .store
+        .summary(filter.clone(), Some(GroupBy::Provider))
+        .await?;
+    let mut rows = Vec::new();
+    for provider in providers.iter().filter(|provider| provider.key.is_some()) {
+        let mut by_provider = filter.clone();
+        by_provider.provider = provider.key.clone();
+        let groups = state
+            .store
+            .summary(by_provider, Some(GroupBy::Model))
+            .await?;
+        rows.extend(groups.into_iter().map(|group| ModelRow {
+            provider: provider.key.clone(),
+            model: group.key,
+            aggregate: group.aggregate,
+        }));
+    }
+    // Calls without a provider cannot be selected by a filter: their models are those that
+    // no provider row covers.
+    // NOTE: a model seen both with and without a provider shows only its provider rows.
+    if providers.iter().any(|provider| provider.key.is_none()) {
+        let every_model = state
+            .store
+            .summary(filter.clone(), Some(GroupBy::Model))
+            .await?;
+        for group in every_model {
+            if !rows.iter().any(|row| row.model == group.key) {
+                rows.push(ModelRow {
+                    provider: None,
+                    model: group.key,
+                    aggregate: group.aggregate,
+                });
+            }
+        }
+    }
+    rows.sort_by_key(|row| std::cmp::Reverse(row.aggregate.count));
+    Ok(rows)
+}
+
+fn finish_reasons(counts: Vec<FinishReasonCount>) -> BTreeMap<Option<String>, Vec<(String, u64)>> {
+    let mut by_model: BTreeMap<Option<String>, Vec<(String, u64)>> = BTreeMap::new();
+    for count in counts {
+        by_model
+            .entry(count.model)
+            .or_default()
+            .push((count.reason, count.count));
+    }
+    by_model
+}
+
+fn errors_by_type(aggregate: &Aggregate) -> Markup {
+    html! {
+        @for class in ErrorClass::ALL {
+            @let count = aggregate.errors_of(class);
+            @if count > 0 { span.badge title="errors of this type" { (class.as_str()) " " (count) } }
+        }
+    }
+}
+
+fn table(
+    rows: &[ModelRow],
+    reasons: &BTreeMap<Option<String>, Vec<(String, u64)>>,
+    params: &Params,
+) -> Markup {
+    html! {
+        table #models {
+            thead { tr {
+                th { "Provider" } th { "Model" } th.num { "Calls" } th.num { "Error rate" } th { "Errors by type" }
+                th.num { "p50" } th.num { "p95" } th.num { "p99" } th.num { "TTFT p50" } th.num { "TTFT p95" }
+                th.num { "Tokens/s" } th.num { "Input" } th.num { "Output" } th.num { "Cost" } th { "Finish reasons" }
+            } }
+            tbody {
+                @for row in rows {
+                    @let aggregate = &row.aggregate;
+                    @let model = row.model.as_deref().unwrap_or("(no model)");
+                    tr data-model=(model) {
+                        td { (row.provider.as_deref().unwrap_or("–")) }
+                        td { a href=(params.link("/models", &[("a", Some(model))])) { (model) } }
+                        td.num { (format::count(aggregate.count)) }
+                        td.num { (format::percent(aggregate.error_count as f64 / aggregate.count.max(1) as f64)) }
+                        td { (errors_by_type(aggregate)) }
+                        td.num { (format::maybe_millis(aggregate.latency_ms.quantile(0.5))) }
+                        td.num { (format::maybe_millis(aggregate.latency_ms.quantile(0.95))) }
+                        td.num { (format::maybe_millis(aggregate.latency_ms.quantile(0.99))) }
+                        td.num { (format::maybe_millis(aggregate.ttft_ms.quantile(0.5))) }
+                        td.num { (format::maybe_millis(aggregate.ttft_ms.quantile(0.95))) }
+                        td.num { (aggregate.output_tokens_per_second.quantile(0.5).map_or_else(|| "–".to_owned(), format::rate)) }
+                        td.num { (format::count(aggregate.input_tokens)) }
+                        td.num { (format::count(aggregate.output_tokens)) }
+                        td.num { (format::maybe_usd(aggregate.cost_usd)) }
+                        td {
+                            @if let Some(list) = reasons.get(&row.model) {
+                                @for (reason, count) in list { span.badge { (reason) " " (count) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn model_chart(series: &Series, buckets: &Buckets) -> Markup {
+    let title = series.key.as_deref().unwrap_or("(no model)");
+    let lines = [
+        Line {
+            label: "p50".to_owned(),
+            values: buckets.values(series, |a| a.latency_ms.quantile(0.5), None),
+        },
+        Line {
+            label: "p95".to_owned(),
+            values: buckets.values(series, |a| a.latency_ms.quantile(0.95), None),
+        },
+    ];
+    chart::lines(title, buckets, &lines, Unit::Millis)
+}
+
+fn compare_form(rows: &[ModelRow], params: &Params) -> Markup {
+    let mut names: Vec<&str> = rows.iter().filter_map(|row| row.model.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let picker = |name: &str, label: &str| {
+        let current = params.get(name);
+        html! {
+            label { (label)
+                select name=(name) {
+                    option value="" { "–" }
+                    @for model in &names {
+                        option value=(model) selected[current == Some(*model)] { (model) }
+                    }
+                }
+            }
+        }
+    };
+    html! {
+        form.filters method="get" action="/models" {
+            @for (key, value) in params.pairs() {
+                @if !matches!(key, "a" | "b") && !value.is_empty() {
+                    input type="hidden" name=(key) value=(value);
+                }
+            }
+            (picker("a", "Model A"))
+            (picker("b", "Model B"))
+            button type="submit" { "Compare" }
+        }
+    }
+}
+
+fn comparison(rows: &[ModelRow], series: &[Series], buckets: &Buckets, params: &Params) -> Markup {
+    let chosen: Vec<&str> = ["a", "b"]
+        .iter()
+        .filter_map(|name| params.get(name))
+        .collect();
+    if chosen.is_empty() {
+        return html! {};
+    }
+    let totals: Vec<(&str, Aggregate)> = chosen
+        .iter()
+        .map(|model| {
+            let mut total = Aggregate::default();
+            for row in rows
+                .iter()
+                .filter(|row| row.model.as_deref() == Some(*model))
+            {
+                total.merge(&row.aggregate);
+            }
+            (*model, total)
+        })
+        .collect();
+    let lines = |metric: fn(&Aggregate) -> Option<f64>, empty: Option<f64>| -> Vec<Line> {
+        chosen
+            .iter()
+            .map(|model| Line {
+                label: (*model).to_owned(),
+                values: series
+                    .iter()
+                    .find(|one| one.key.as_deref() == Some(*model))
+                    .map_or_else(
+                        || vec![empty; buckets_len(buckets)],
+                        |one| buckets.values(one, metric, empty),
+                    ),
+            })
+            .collect()
+    };
+    html! {
+        section.panel #compare {
+            h2 { @if totals.len() == 2 { "Side by side" } @else { "Model " (chosen[0]) } }
+            div.compare {
+                @for (model, total) in &totals {
+                    div {
+                        h3 { (model) }
+                        dl.facts {
+                            dt { "Calls" } dd { (format::count(total.count)) }
+                            dt { "Error rate" } dd { (format::percent(total.error_count as f64 / total.count.max(1) as f64)) }
+                            dt { "Latency p50 / p95" } dd { (format::maybe_millis(total.latency_ms.quantile(0.5))) " / " (format::maybe_millis(total.latency_ms.quantile(0.95))) }
+                            dt { "TTFT p50" } dd { (format::maybe_millis(total.ttft_ms.quantile(0.5))) }
+                            dt { "Output tokens/s p50" } dd { (total.output_tokens_per_second.quantile(0.5).map_or_else(|| "–".to_owned(), format::rate)) }
+                            dt { "Tokens in / out" } dd { (format::count(total.input_tokens)) " / " (format::count(total.output_tokens)) }
+                            dt { "Cost" } dd { (format::maybe_usd(total.cost_usd)) }
+                            dt { "Cost per call" } dd { (total.cost_usd.map_or_else(|| "–".to_owned(), |cost| format::usd(cost / total.count.max(1) as f64))) }
+                        }
+                    }
+                }
+            }
+            div.grid {
+                (chart::lines("Calls", buckets, &lines(|a| Some(a.count as f64), Some(0.0)), Unit::Count))
+                (chart::lines("Latency p50", buckets, &lines(|a| a.latency_ms.quantile(0.5), None), Unit::Millis))
+                (chart::lines("Error rate", buckets, &lines(|a| (a.count > 0).then(|| a.error_count as f64 / a.count as f64), None), Unit::Share))
+            }
+        }
+    }
+}
+
+fn buckets_len(buckets: &Buckets) -> usize {
+    buckets.len()
+}
