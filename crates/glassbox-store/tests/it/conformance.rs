@@ -438,3 +438,102 @@ pub async fn functions_follow_trace_filters(store: Arc<dyn Store>) {
     assert_eq!(functions[0].calls, 1);
     assert_eq!(functions[0].slowest[0].0, TraceId([17; 16]));
 }
+
+/// Walks every page of a trace listing in one order.
+async fn every_trace(store: &Arc<dyn Store>, order: glassbox_store::TraceOrder) -> Vec<TraceId> {
+    let filter = glassbox_store::TraceFilter {
+        order,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store
+            .list_traces(filter.clone(), Page { limit: 3, cursor })
+            .await
+            .unwrap();
+        seen.extend(page.into_iter().map(|trace| trace.trace_id));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+}
+
+pub async fn trace_orders_page_through_every_trace(store: Arc<dyn Store>) {
+    use glassbox_store::TraceOrder;
+
+    // Ten traces: start grows with the id, duration and cost do not; two share a duration,
+    // two have no cost, and one has no tokens.
+    let mut spans = Vec::new();
+    for id in 1..=10u8 {
+        let duration = [30, 10, 50, 10, 70, 20, 90, 40, 60, 80][usize::from(id - 1)];
+        let mut root = llm(id, 1, None, u64::from(id) * 1_000, 10 * u64::from(id), 1);
+        root.end_time_unix_nano = root.start_time_unix_nano + duration * 1_000_000;
+        root.cost_usd = match id {
+            3 | 8 => None,
+            _ => Some(f64::from(11 - id) / 10.0),
+        };
+        if id == 4 {
+            root.usage = TokenUsage::default();
+        }
+        spans.push(root);
+    }
+    write_spans(&store, spans).await;
+    let ids = |list: &[u8]| -> Vec<TraceId> { list.iter().map(|id| TraceId([*id; 16])).collect() };
+
+    assert_eq!(
+        every_trace(&store, TraceOrder::Newest).await,
+        ids(&[10, 9, 8, 7, 6, 5, 4, 3, 2, 1])
+    );
+    assert_eq!(
+        every_trace(&store, TraceOrder::Oldest).await,
+        ids(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    );
+    // Equal durations break ties by trace id, descending.
+    assert_eq!(
+        every_trace(&store, TraceOrder::Slowest).await,
+        ids(&[7, 10, 5, 9, 3, 8, 1, 6, 4, 2])
+    );
+    // Traces without a cost come last.
+    assert_eq!(
+        every_trace(&store, TraceOrder::Costliest).await,
+        ids(&[1, 2, 4, 5, 6, 7, 9, 10, 8, 3])
+    );
+    let by_tokens = every_trace(&store, TraceOrder::MostTokens).await;
+    assert_eq!(by_tokens.first(), Some(&TraceId([10; 16])));
+    assert_eq!(by_tokens.last(), Some(&TraceId([4; 16])));
+}
+
+pub async fn finish_reasons_count_by_model(store: Arc<dyn Store>) {
+    let mut spans = Vec::new();
+    for (id, model, reasons) in [
+        (1, "gpt-4o", vec!["stop"]),
+        (2, "gpt-4o", vec!["stop"]),
+        (3, "gpt-4o", vec!["length"]),
+        (4, "claude", vec!["tool_calls", "stop"]),
+        (5, "claude", vec![]),
+    ] {
+        let mut span = llm_at(20, id, u64::from(id) * 100, 10, model);
+        span.finish_reasons = reasons.into_iter().map(str::to_owned).collect();
+        spans.push(span);
+    }
+    write_spans(&store, spans).await;
+    let counts = store.finish_reasons(whole_range()).await.unwrap();
+    let found: Vec<(Option<&str>, &str, u64)> = counts
+        .iter()
+        .map(|count| (count.model.as_deref(), count.reason.as_str(), count.count))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some("gpt-4o"), "stop", 2),
+            (Some("claude"), "stop", 1),
+            (Some("claude"), "tool_calls", 1),
+            (Some("gpt-4o"), "length", 1),
+        ]
+    );
+    let mut only_claude = whole_range();
+    only_claude.model = Some("claude".into());
+    assert_eq!(store.finish_reasons(only_claude).await.unwrap().len(), 2);
+}

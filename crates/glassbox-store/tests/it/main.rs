@@ -43,6 +43,8 @@ conformance_cases!(sqlite:
     reprice_updates_spans_traces_and_rollups,
     rebuild_gives_the_same_rollups,
     functions_follow_trace_filters,
+    trace_orders_page_through_every_trace,
+    finish_reasons_count_by_model,
 );
 
 #[tokio::test]

@@ -95,6 +95,17 @@ async fn pagination_walks_every_trace(server: &Server, everything: &[Value]) {
 }
 
 async fn filters_narrow_traces(server: &Server, everything: &[Value]) {
+    let slowest = all_traces(server, "sort=slowest").await;
+    assert_eq!(slowest.len(), everything.len());
+    let durations: Vec<f64> = slowest
+        .iter()
+        .map(|trace| trace["duration_ms"].as_f64().unwrap())
+        .collect();
+    assert!(
+        durations.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{durations:?}"
+    );
+
     let service = all_traces(server, "service=corpus-openinference-openai").await;
     assert!(!service.is_empty());
     assert!(
@@ -274,6 +285,8 @@ async fn invalid_parameters_are_400(server: &Server) {
         ("/api/v1/spans?kind=robot", "kind"),
         ("/api/v1/spans?trace_id=abc", "trace_id"),
         ("/api/v1/traces/abc", "trace_id"),
+        ("/api/v1/traces?sort=cheapest", "sort"),
+        ("/api/v1/sessions?sort=slowest", "sort"),
     ];
     for (path, parameter) in cases {
         let (status, body) = error_of(server, path).await;

@@ -399,6 +399,31 @@ async fn dashboard_in_headless_chromium() {
         functions["functions"].as_array().unwrap().len()
     );
 
+    // Costs count the same model calls as the API; users are the API's user ids.
+    open(&browser, &format!("{base}/costs?{range}")).await;
+    let stats = texts(&browser, ".stat").await;
+    let calls = count_text(total["count"].as_u64().unwrap());
+    assert!(
+        stats
+            .iter()
+            .any(|stat| stat.starts_with("Model calls") && stat.contains(&calls)),
+        "{stats:?}"
+    );
+    let users = server
+        .get_json(&format!("/api/v1/metrics/summary?{range}&group_by=user_id"))
+        .await;
+    let mut expected: Vec<String> = users["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|group| group["key"].as_str().map(str::to_owned))
+        .collect();
+    open(&browser, &format!("{base}/users?{range}")).await;
+    let mut shown = texts(&browser, "#users tbody tr td:first-child").await;
+    expected.sort();
+    shown.sort();
+    assert_eq!(shown, expected);
+
     // Sessions list and the hostile session as a conversation, shown as text.
     open(&browser, &format!("{base}/sessions?{range}")).await;
     assert!(
