@@ -158,6 +158,98 @@ fn model_call(rng: &mut Rng, span: &mut Span) {
     }
 }
 
+/// Spans of the large trace that the dashboard's trace page is timed on.
+pub(crate) const LARGE_TRACE_SPANS: u64 = 500;
+
+/// Builds one trace of [`LARGE_TRACE_SPANS`] spans, as a long agent run makes: a root agent,
+/// steps under it, and in each step a model call with messages, tool calls and retrievals.
+pub(crate) fn large_trace(rng: &mut Rng, start_ns: u64) -> Vec<Span> {
+    let trace_id = TraceId([0x5a; 16]);
+    let steps = (LARGE_TRACE_SPANS - 1).div_ceil(5);
+    let step_ms = 400;
+    let mut root = base_span(
+        trace_id,
+        0,
+        None,
+        "invoke_agent researcher",
+        start_ns,
+        steps * step_ms + 50,
+    );
+    root.kind = SpanKind::Agent;
+    root.span_id = large_span_id(0);
+    let mut spans = vec![root];
+    let mut next_id = 1u64;
+    for step in 0..steps {
+        let step_start = start_ns + step * step_ms * 1_000_000;
+        let step_id = next_id;
+        let mut step_span = base_span(
+            trace_id,
+            0,
+            None,
+            "invoke_agent step",
+            step_start,
+            step_ms - 10,
+        );
+        step_span.kind = SpanKind::Chain;
+        step_span.span_id = large_span_id(step_id);
+        step_span.parent_span_id = Some(large_span_id(0));
+        spans.push(step_span);
+        next_id += 1;
+        for (offset, kind) in [
+            SpanKind::Llm,
+            SpanKind::Tool,
+            SpanKind::Retrieval,
+            SpanKind::Tool,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let offset = offset as u64;
+            let mut span = base_span(trace_id, 0, None, "", step_start + offset * 90_000_000, 80);
+            span.span_id = large_span_id(next_id);
+            span.parent_span_id = Some(large_span_id(step_id));
+            next_id += 1;
+            match kind {
+                SpanKind::Llm => {
+                    model_call(rng, &mut span);
+                    span.input_messages = Some(vec![
+                        glassbox_model::Message::text(
+                            "system",
+                            "You are a careful research assistant.",
+                        ),
+                        glassbox_model::Message::text(
+                            "user",
+                            format!("Step {step}: find what changed in the report and why."),
+                        ),
+                    ]);
+                    span.output_messages = Some(vec![glassbox_model::Message::text(
+                        "assistant",
+                        format!(
+                            "Step {step}: the totals moved because two late invoices were booked in the next quarter."
+                        ),
+                    )]);
+                }
+                SpanKind::Tool => {
+                    span.kind = SpanKind::Tool;
+                    span.name = "execute_tool search_documents".into();
+                    span.tool_name = Some("search_documents".into());
+                }
+                _ => {
+                    span.kind = SpanKind::Retrieval;
+                    span.name = "retrieve reports".into();
+                }
+            }
+            spans.push(span);
+        }
+    }
+    spans.truncate(LARGE_TRACE_SPANS as usize);
+    spans
+}
+
+fn large_span_id(index: u64) -> SpanId {
+    SpanId((0x7000_0000_0000_0000 | index).to_be_bytes())
+}
+
 /// Time of the filled range's end: the start of the current hour.
 pub(crate) fn range_end() -> u64 {
     let now = std::time::SystemTime::now()
@@ -209,6 +301,27 @@ pub(crate) async fn fill_with(
         .context("failed to fill the store")?;
     store.flush().await.context("failed to flush the store")?;
     Ok(started.elapsed().as_secs_f64())
+}
+
+/// Writes the large trace of the dashboard benchmark, an hour before `end_ns`, and returns
+/// its id.
+pub(crate) async fn add_large_trace(
+    store: &SqliteStore,
+    seed: u64,
+    end_ns: u64,
+) -> anyhow::Result<String> {
+    let mut rng = Rng::new(seed ^ 0x5a5a);
+    let spans = large_trace(&mut rng, end_ns - 3_600 * 1_000_000_000);
+    let id = spans[0].trace_id.to_string();
+    store
+        .write(WriteBatch {
+            spans,
+            ..WriteBatch::default()
+        })
+        .await
+        .context("failed to write the large trace")?;
+    store.flush().await.context("failed to flush the store")?;
+    Ok(id)
 }
 
 /// Figures of one query.
@@ -308,6 +421,7 @@ pub async fn run(settings: QuerySettings) -> anyhow::Result<()> {
     let end_ns = range_end();
     let store = SqliteStore::open(data_dir.path(), SqliteOptions::default())?;
     let fill_seconds = fill(&store, &settings, end_ns).await?;
+    let large_trace_id = add_large_trace(&store, settings.seed, end_ns).await?;
     drop(store);
     let database_bytes =
         std::fs::metadata(data_dir.path().join("glassbox.db")).map_or(0, |meta| meta.len());
@@ -367,6 +481,19 @@ pub async fn run(settings: QuerySettings) -> anyhow::Result<()> {
             "trace detail".to_owned(),
             format!("/api/v1/traces/{trace_id}"),
         ),
+        ("page: overview, 24 hours".to_owned(), "/".to_owned()),
+        ("page: traces, 24 hours".to_owned(), "/traces".to_owned()),
+        (
+            format!("page: trace of {LARGE_TRACE_SPANS} spans"),
+            format!("/traces/{large_trace_id}"),
+        ),
+        ("page: models, 24 hours".to_owned(), "/models".to_owned()),
+        ("page: costs, 24 hours".to_owned(), "/costs".to_owned()),
+        (
+            "page: functions, 24 hours".to_owned(),
+            "/functions".to_owned(),
+        ),
+        ("page: overview, 7 days".to_owned(), "/?range=7d".to_owned()),
     ];
     let mut figures = Vec::new();
     for (name, path) in queries {
@@ -416,6 +543,17 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_796_413_435_000_000_000), "2026-12-04T19:43:55Z");
         assert_eq!(rfc3339(951_782_400_000_000_000), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn the_large_trace_has_its_size_and_one_root() {
+        let mut rng = Rng::new(3);
+        let spans = large_trace(&mut rng, 1_000);
+        assert_eq!(spans.len() as u64, LARGE_TRACE_SPANS);
+        assert_eq!(
+            spans.iter().filter(|s| s.parent_span_id.is_none()).count(),
+            1
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub use batch::{LogRecordRow, WriteBatch, WriteSummary};
 pub use error::StoreError;
 pub use metrics::{
     Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
+    TopTotal,
 };
 pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter, TraceOrder};
 pub use sqlite::{SqliteOptions, SqliteStore};
@@ -121,6 +122,22 @@ pub trait MetricsStore: Send + Sync + 'static {
 
     /// Statistics of the application's own functions (non-model spans) by service and name.
     async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError>;
+
+    /// Model calls per user id, most calls first, at most `limit`. Only the filter's range,
+    /// kinds and span fields apply.
+    async fn top_users(
+        &self,
+        filter: MetricsFilter,
+        limit: usize,
+    ) -> Result<Vec<TopTotal>, StoreError>;
+
+    /// Application spans (all kinds but `llm` and `embedding`) per service and name, longest
+    /// total time first, at most `limit`. The filter's kinds are ignored.
+    async fn top_functions(
+        &self,
+        filter: MetricsFilter,
+        limit: usize,
+    ) -> Result<Vec<TopTotal>, StoreError>;
 
     /// Finish reasons of the spans of kind `llm` by model, most frequent first.
     async fn finish_reasons(

@@ -241,3 +241,21 @@ pub struct FinishReasonCount {
     /// Spans that reported it.
     pub count: u64,
 }
+
+/// Totals of one value of a dimension, summed by the store without percentiles: the cheap
+/// figures of a "top" list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopTotal {
+    /// The value: a user id, or a function's span name.
+    pub key: String,
+    /// A function's service; `None` for users and for spans without a service.
+    pub service: Option<String>,
+    /// Spans.
+    pub calls: u64,
+    /// Failed spans (status error).
+    pub errors: u64,
+    /// Sum of known costs.
+    pub cost_usd: Option<f64>,
+    /// Sum of durations in milliseconds.
+    pub total_ms: f64,
+}

@@ -12,6 +12,7 @@ use super::rows::{AGGREGATE_SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
 use crate::error::StoreError;
 use crate::metrics::{
     Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
+    TopTotal,
 };
 use crate::sketch::Sketch;
 
@@ -166,23 +167,13 @@ fn total_count(series: &Series) -> u64 {
         .sum()
 }
 
-/// Reads every span that matches the filter, oldest first.
-fn scan_spans(
-    connection: &Connection,
-    filter: &MetricsFilter,
-    visit: &mut dyn FnMut(&Span),
-) -> Result<(), StoreError> {
-    let mut sql = format!(
-        "SELECT {AGGREGATE_SPAN_COLUMNS} FROM spans WHERE start_ns >= ?1 AND start_ns < ?2"
-    );
+/// The `WHERE` clause over `spans` of a filter, with its values numbered from `?1`.
+fn span_where(filter: &MetricsFilter) -> (String, Vec<SqlValue>) {
+    let mut sql = "WHERE start_ns >= ?1 AND start_ns < ?2".to_owned();
     let mut values = vec![
         SqlValue::Integer(to_sql_int(filter.from_unix_nano)),
         SqlValue::Integer(to_sql_int(filter.to_unix_nano)),
     ];
-    let mut push = |clause: &str, value: &str, values: &mut Vec<SqlValue>| {
-        values.push(SqlValue::Text(value.to_owned()));
-        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
-    };
     for (clause, value) in [
         (" AND service_name = ?", &filter.service),
         (" AND provider = ?", &filter.provider),
@@ -199,28 +190,103 @@ fn scan_spans(
         ),
     ] {
         if let Some(value) = value {
-            push(clause, value, &mut values);
+            values.push(SqlValue::Text(value.clone()));
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
         }
     }
     if !filter.kinds.is_empty() {
-        let kinds: Vec<&str> = filter.kinds.iter().map(|kind| kind.as_str()).collect();
-        let placeholders: Vec<String> = kinds
+        let placeholders: Vec<String> = filter
+            .kinds
             .iter()
             .map(|kind| {
-                values.push(SqlValue::Text((*kind).to_owned()));
+                values.push(SqlValue::Text(kind.as_str().to_owned()));
                 format!("?{}", values.len())
             })
             .collect();
         sql.push_str(&format!(" AND kind IN ({})", placeholders.join(", ")));
     }
-    sql.push_str(" ORDER BY start_ns");
+    (sql, values)
+}
 
+/// Reads every span that matches the filter, oldest first.
+fn scan_spans(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    visit: &mut dyn FnMut(&Span),
+) -> Result<(), StoreError> {
+    let (conditions, values) = span_where(filter);
+    let sql = format!("SELECT {AGGREGATE_SPAN_COLUMNS} FROM spans {conditions} ORDER BY start_ns");
     let mut statement = connection.prepare(&sql)?;
     let mut rows = statement.query(as_params(&values).as_slice())?;
     while let Some(row) = rows.next()? {
         visit(&span_from_row(row, 0)?);
     }
     Ok(())
+}
+
+/// Totals per value of a span column (and of `service_name` when `by_service`), summed by the
+/// database without reading whole spans; `order` orders the groups.
+fn top_totals(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    key: &str,
+    by_service: bool,
+    order: &str,
+    limit: usize,
+) -> Result<Vec<TopTotal>, StoreError> {
+    let (conditions, mut values) = span_where(filter);
+    values.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let (service, group) = if by_service {
+        ("service_name", format!("{key}, service_name"))
+    } else {
+        ("NULL", key.to_owned())
+    };
+    let sql = format!(
+        "SELECT {key}, count(*), sum(status = 'error'), sum(cost_usd), sum(duration_ns), {service} \
+         FROM spans {conditions} AND {key} IS NOT NULL GROUP BY {group} ORDER BY {order} LIMIT ?{}",
+        values.len()
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut rows = statement.query(as_params(&values).as_slice())?;
+    let mut totals = Vec::new();
+    while let Some(row) = rows.next()? {
+        let count: i64 = row.get(1)?;
+        let errors: i64 = row.get(2)?;
+        let duration_ns: Option<f64> = row.get(4)?;
+        totals.push(TopTotal {
+            key: row.get(0)?,
+            calls: u64::try_from(count).unwrap_or(0),
+            errors: u64::try_from(errors).unwrap_or(0),
+            cost_usd: row.get(3)?,
+            total_ms: duration_ns.unwrap_or(0.0) / 1e6,
+            service: row.get(5)?,
+        });
+    }
+    Ok(totals)
+}
+
+/// Model calls per user, most calls first.
+pub(crate) fn top_users(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    limit: usize,
+) -> Result<Vec<TopTotal>, StoreError> {
+    top_totals(connection, filter, "user_id", false, "2 DESC, 1", limit)
+}
+
+/// Application spans (every kind but model calls) per service and name, longest total time
+/// first.
+pub(crate) fn top_functions(
+    connection: &Connection,
+    filter: &MetricsFilter,
+    limit: usize,
+) -> Result<Vec<TopTotal>, StoreError> {
+    let mut filter = filter.clone();
+    filter.kinds = SpanKind::ALL
+        .into_iter()
+        .filter(|kind| !matches!(kind, SpanKind::Llm | SpanKind::Embedding))
+        .collect();
+    top_totals(connection, &filter, "name", true, "5 DESC, 1", limit)
 }
 
 /// A function: its service and span name.

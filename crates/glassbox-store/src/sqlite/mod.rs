@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::batch::{WriteBatch, WriteSummary};
 use crate::error::StoreError;
 use crate::metrics::{
-    FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
+    FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series, TopTotal,
 };
 use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
 use crate::{MetricsStore, Repricer, SettingsStore, TraceDetail, TraceStore, WriteStore};
@@ -349,6 +349,24 @@ impl MetricsStore for SqliteStore {
 
     async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError> {
         self.read(move |connection| metrics::functions(connection, &filter))
+            .await
+    }
+
+    async fn top_users(
+        &self,
+        filter: MetricsFilter,
+        limit: usize,
+    ) -> Result<Vec<TopTotal>, StoreError> {
+        self.read(move |connection| metrics::top_users(connection, &filter, limit))
+            .await
+    }
+
+    async fn top_functions(
+        &self,
+        filter: MetricsFilter,
+        limit: usize,
+    ) -> Result<Vec<TopTotal>, StoreError> {
+        self.read(move |connection| metrics::top_functions(connection, &filter, limit))
             .await
     }
 

@@ -28,42 +28,35 @@ pub async fn page(
     let range = TimeRange::from_params(&params, now_nanos())?;
     let filter = metrics_filter(range, &params, &MODEL_CALLS);
     let step = range.step_seconds();
-    let series = state
-        .store
-        .timeseries(filter.clone(), Some(GroupBy::Model), step)
-        .await?;
-    let models = state
-        .store
-        .summary(filter.clone(), Some(GroupBy::Model))
-        .await?;
-    let mut breakdowns = Vec::new();
-    for (title, group_by, parameter) in [
-        ("By user", GroupBy::UserId, "user"),
-        ("By tag", GroupBy::Tag, "tag"),
-        ("By service", GroupBy::Service, "service"),
-    ] {
-        let groups = state.store.summary(filter.clone(), Some(group_by)).await?;
-        breakdowns.push(breakdown(title, parameter, groups, &params));
-    }
-    let (expensive, _) = state
-        .store
-        .list_traces(
-            TraceFilter {
-                from_unix_nano: Some(range.from),
-                to_unix_nano: Some(range.to),
-                service: params.owned("service"),
-                model: params.owned("model"),
-                provider: params.owned("provider"),
-                user_id: params.owned("user"),
-                order: TraceOrder::Costliest,
-                ..TraceFilter::default()
-            },
-            Page {
-                limit: TOP,
-                cursor: None,
-            },
-        )
-        .await?;
+    let expensive_filter = TraceFilter {
+        from_unix_nano: Some(range.from),
+        to_unix_nano: Some(range.to),
+        service: params.owned("service"),
+        model: params.owned("model"),
+        provider: params.owned("provider"),
+        user_id: params.owned("user"),
+        order: TraceOrder::Costliest,
+        ..TraceFilter::default()
+    };
+    let first_page = Page {
+        limit: TOP,
+        cursor: None,
+    };
+    // The queries are independent: the store runs them on separate reader connections.
+    let store = &state.store;
+    let (series, models, users, tags, services, (expensive, _)) = tokio::try_join!(
+        store.timeseries(filter.clone(), Some(GroupBy::Model), step),
+        store.summary(filter.clone(), Some(GroupBy::Model)),
+        store.summary(filter.clone(), Some(GroupBy::UserId)),
+        store.summary(filter.clone(), Some(GroupBy::Tag)),
+        store.summary(filter.clone(), Some(GroupBy::Service)),
+        store.list_traces(expensive_filter, first_page),
+    )?;
+    let breakdowns = [
+        breakdown("By user", "user", users, &params),
+        breakdown("By tag", "tag", tags, &params),
+        breakdown("By service", "service", services, &params),
+    ];
 
     let buckets = Buckets::new(range, step);
     let total: f64 = models

@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Html;
-use glassbox_store::{Aggregate, GroupAggregate, GroupBy, MetricsFilter};
+use glassbox_store::{Aggregate, GroupAggregate, GroupBy, TopTotal};
 use maud::{Markup, html};
 
 use crate::UiState;
@@ -29,24 +29,19 @@ pub async fn page(
     previous_filter.from_unix_nano = range.previous().from;
     previous_filter.to_unix_nano = range.previous().to;
 
-    let current = total(state.store.summary(filter.clone(), None).await?);
-    let previous = total(state.store.summary(previous_filter, None).await?);
+    // The queries are independent: the store runs them on separate reader connections.
+    let store = &state.store;
     let step = range.step_seconds();
-    let series = state
-        .store
-        .timeseries(filter.clone(), None, step)
-        .await?
-        .into_iter()
-        .next();
-    let models = state
-        .store
-        .summary(filter.clone(), Some(GroupBy::Model))
-        .await?;
-    let users = state
-        .store
-        .summary(filter.clone(), Some(GroupBy::UserId))
-        .await?;
-    let functions = top_functions(&state, &filter, &params).await?;
+    let (current, previous, series, models, users, functions) = tokio::try_join!(
+        store.summary(filter.clone(), None),
+        store.summary(previous_filter, None),
+        store.timeseries(filter.clone(), None, step),
+        store.summary(filter.clone(), Some(GroupBy::Model)),
+        store.top_users(filter.clone(), TOP),
+        store.top_functions(filter.clone(), TOP),
+    )?;
+    let (current, previous) = (total(current), total(previous));
+    let series = series.into_iter().next();
 
     let buckets = Buckets::new(range, step);
     let body = html! {
@@ -60,7 +55,7 @@ pub async fn page(
         div.columns {
             section.panel { h2 { "Top models" } (top_models(&models, &params)) }
             section.panel { h2 { "Top users" } (top_users(&users, &params)) }
-            section.panel { h2 { "Top functions by time" } (functions) }
+            section.panel { h2 { "Top functions by time" } (top_functions(&functions, &params)) }
         }
     };
     Ok(layout::page(
@@ -182,8 +177,7 @@ fn top_models(models: &[GroupAggregate], params: &Params) -> Markup {
     }
 }
 
-fn top_users(users: &[GroupAggregate], params: &Params) -> Markup {
-    let users: Vec<&GroupAggregate> = users.iter().filter(|group| group.key.is_some()).collect();
+fn top_users(users: &[TopTotal], params: &Params) -> Markup {
     if users.is_empty() {
         return layout::empty("No calls carried a user id.");
     }
@@ -191,13 +185,12 @@ fn top_users(users: &[GroupAggregate], params: &Params) -> Markup {
         table {
             thead { tr { th { "User" } th.num { "Calls" } th.num { "Cost" } th.num { "Errors" } } }
             tbody {
-                @for group in users.iter().take(TOP) {
-                    @let user = group.key.as_deref().unwrap_or_default();
+                @for user in users {
                     tr {
-                        td { a href=(params.link("/traces", &[("user", Some(user))])) { (user) } }
-                        td.num { (format::count(group.aggregate.count)) }
-                        td.num { (format::maybe_usd(group.aggregate.cost_usd)) }
-                        td.num { (format::count(group.aggregate.error_count)) }
+                        td { a href=(params.link("/traces", &[("user", Some(&user.key))])) { (user.key) } }
+                        td.num { (format::count(user.calls)) }
+                        td.num { (format::maybe_usd(user.cost_usd)) }
+                        td.num { (format::count(user.errors)) }
                     }
                 }
             }
@@ -205,29 +198,21 @@ fn top_users(users: &[GroupAggregate], params: &Params) -> Markup {
     }
 }
 
-async fn top_functions(
-    state: &UiState,
-    filter: &MetricsFilter,
-    params: &Params,
-) -> Result<Markup, PageError> {
-    let mut filter = filter.clone();
-    filter.kinds.clear();
-    let mut functions = state.store.functions(filter).await?;
-    functions.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+fn top_functions(functions: &[TopTotal], params: &Params) -> Markup {
     if functions.is_empty() {
-        return Ok(layout::empty("No application spans."));
+        return layout::empty("No application spans.");
     }
     let most = functions
         .first()
         .map_or(1.0, |function| function.total_ms.max(1.0));
-    Ok(html! {
+    html! {
         table {
             thead { tr { th { "Function" } th.num { "Calls" } th.num { "Total time" } } }
             tbody {
-                @for function in functions.iter().take(TOP) {
+                @for function in functions {
                     tr {
                         td {
-                            a href=(params.link("/functions", &[("name", Some(function.name.as_str()))])) { (function.name) }
+                            a href=(params.link("/functions", &[("name", Some(&function.key))])) { (function.key) }
                             @if let Some(service) = &function.service { " " span.muted { (service) } }
                         }
                         td.num { (format::count(function.calls)) }
@@ -236,5 +221,5 @@ async fn top_functions(
                 }
             }
         }
-    })
+    }
 }

@@ -133,20 +133,17 @@ fn waterfall_table(rows: &[Row<'_>], trace: &TraceSummary, selected: Option<Span
                     @let width = (span.duration_ms() * 1e6 / total * 1000.0).max(2.0);
                     @let failed = span.status == glassbox_model::SpanStatus::Error;
                     tr class=[(Some(span.span_id) == selected).then_some("selected")] data-span-id=(span.span_id) {
-                        td class={ "name d" (row.depth.min(MAX_INDENT)) } title=(span.name) {
-                            @if row.critical { span.critical-mark title="On the critical path" { "◆ " } }
+                        td class={ "name d" (row.depth.min(MAX_INDENT)) } {
+                            @if row.critical { b.critical-mark { "◆ " } }
                             a href={ "?span=" (span.span_id) "#span" } { (span.name) }
                             " " span.badge.kind { (span.kind.as_str()) }
                         }
                         td.num { (format::millis(span.duration_ms())) }
                         td.num { (format::percent(span.duration_ms() * 1e6 / total)) }
                         td.bar-cell {
-                            svg viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true" {
-                                rect class={ "span-bar " (span.kind.as_str()) @if failed { " error" } }
+                            svg viewBox="0 0 1000 10" preserveAspectRatio="none" {
+                                rect class={ "span-bar " (span.kind.as_str()) @if failed { " error" } @if row.critical { " critical" } }
                                     x=(format!("{start:.1}")) y="1" width=(format!("{width:.1}")) height="8" {}
-                                @if row.critical {
-                                    rect.critical x=(format!("{start:.1}")) y="0.5" width=(format!("{width:.1}")) height="9" {}
-                                }
                             }
                         }
                     }

@@ -91,7 +91,27 @@ async fn filled_server() -> (Server, u64) {
     // The range every comparison uses: all fixtures, and nothing the live demo still writes.
     let to = now_nanos() - 60 * 1_000_000_000;
     wait_for_trace(&server, HOSTILE_TRACE).await;
+    wait_for_history(&server, to).await;
     (server, to)
+}
+
+/// Waits until the demo's history is written: the count of model calls up to `to` stops
+/// changing.
+async fn wait_for_history(server: &Server, to: u64) {
+    let path = format!(
+        "/api/v1/metrics/summary?from=2000-01-01T00:00:00Z&to={}",
+        rfc3339(to)
+    );
+    let mut last = None;
+    for _ in 0..60 {
+        let count = server.get_json(&path).await["groups"][0]["count"].as_u64();
+        if count.is_some() && count == last {
+            return;
+        }
+        last = count;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("the demo history did not settle within a minute");
 }
 
 async fn wait_for_trace(server: &Server, trace_id: &str) {
