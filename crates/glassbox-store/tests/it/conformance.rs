@@ -537,3 +537,39 @@ pub async fn finish_reasons_count_by_model(store: Arc<dyn Store>) {
     only_claude.model = Some("claude".into());
     assert_eq!(store.finish_reasons(only_claude).await.unwrap().len(), 2);
 }
+
+pub async fn top_lists_sum_in_the_database(store: Arc<dyn Store>) {
+    let mut spans = Vec::new();
+    for (id, user, failed) in [(1, "ann", false), (2, "ann", true), (3, "bob", false)] {
+        let mut call = llm_at(21, id, u64::from(id) * 100, 10, "gpt-4o");
+        call.user_id = Some(user.into());
+        if failed {
+            call.status = SpanStatus::Error;
+        }
+        spans.push(call);
+    }
+    for (id, name, duration_ms) in [(4, "search", 300), (5, "search", 200), (6, "plan", 400)] {
+        let mut function = span(21, id, None, 1_000, 1_000 + duration_ms);
+        function.kind = SpanKind::Tool;
+        function.name = name.into();
+        spans.push(function);
+    }
+    write_spans(&store, spans).await;
+
+    let mut model_calls = whole_range();
+    model_calls.kinds = vec![SpanKind::Llm];
+    let users = store.top_users(model_calls, 10).await.unwrap();
+    let found: Vec<(&str, u64, u64)> = users
+        .iter()
+        .map(|user| (user.key.as_str(), user.calls, user.errors))
+        .collect();
+    assert_eq!(found, [("ann", 2, 1), ("bob", 1, 0)]);
+    assert_eq!(users[0].cost_usd, Some(1.0));
+
+    let functions = store.top_functions(whole_range(), 1).await.unwrap();
+    assert_eq!(functions.len(), 1);
+    assert_eq!(functions[0].key, "search");
+    assert_eq!(functions[0].service.as_deref(), Some("svc"));
+    assert_eq!(functions[0].calls, 2);
+    assert!((functions[0].total_ms - 500.0).abs() < 1e-9);
+}

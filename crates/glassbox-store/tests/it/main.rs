@@ -45,6 +45,7 @@ conformance_cases!(sqlite:
     functions_follow_trace_filters,
     trace_orders_page_through_every_trace,
     finish_reasons_count_by_model,
+    top_lists_sum_in_the_database,
 );
 
 #[tokio::test]

@@ -496,43 +496,5 @@ async fn dashboard_in_headless_chromium() {
     );
     open(&browser, &url).await;
 
-    if let Some(folder) = std::env::var_os("SCREENSHOT_DIR") {
-        save_screenshots(&browser, base, std::path::Path::new(&folder), &range).await;
-    }
     browser.close().await;
-}
-
-/// Writes the screenshots of the README.
-async fn save_screenshots(browser: &Browser, base: &str, folder: &std::path::Path, range: &str) {
-    std::fs::create_dir_all(folder).unwrap();
-    browser.resize(1440, 1100).await;
-    let slow = reqwest::get(format!(
-        "{base}/api/v1/traces?range=7d&sort=slowest&limit=1&service=coding-agent"
-    ))
-    .await;
-    let trace = match slow {
-        Ok(response) => response
-            .json::<Value>()
-            .await
-            .ok()
-            .and_then(|body| body["traces"][0]["trace_id"].as_str().map(str::to_owned)),
-        Err(_) => None,
-    };
-    let mut pages = vec![
-        ("overview", "/?range=7d".to_owned()),
-        ("traces", "/traces?range=24h".to_owned()),
-        ("models", "/models?range=7d".to_owned()),
-        ("costs", "/costs?range=7d".to_owned()),
-        ("functions", "/functions?range=7d".to_owned()),
-        ("sessions", format!("/sessions?{range}")),
-    ];
-    if let Some(trace) = trace {
-        pages.push(("trace", format!("/traces/{trace}")));
-    }
-    for (name, path) in pages {
-        browser.goto(&format!("{base}{path}")).await;
-        browser
-            .screenshot(&folder.join(format!("{name}.png")))
-            .await;
-    }
 }
