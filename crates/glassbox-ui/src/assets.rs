@@ -5,9 +5,9 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// Where pages load the stylesheet from.
+/// The path of the stylesheet that pages load.
 pub const STYLE_PATH: &str = "/assets/app.css";
-/// Where pages load the script from.
+/// The path of the script that pages load.
 pub const SCRIPT_PATH: &str = "/assets/app.js";
 
 const STYLE: &str = include_str!("../assets/app.css");

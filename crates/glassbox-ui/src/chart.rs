@@ -1,7 +1,7 @@
 //! Charts drawn as SVG on the server: lines over time, stacked bars over time, and meters.
 //!
-//! Each chart carries its time range and plot bounds as data attributes; the page script
-//! reads them to show hover details and to turn a dragged selection into a new range.
+//! Each chart carries its time range and plot bounds as data attributes. The page script reads
+//! them to show hover details and to turn a dragged selection into a new range.
 
 use std::collections::HashMap;
 
@@ -20,7 +20,7 @@ const BOTTOM: f64 = 152.0;
 /// Colour classes `c0` to `c7`, defined by the stylesheet for both themes.
 const PALETTE: usize = 8;
 
-/// How a chart's values read.
+/// The unit of a chart's values.
 #[derive(Debug, Clone, Copy)]
 pub enum Unit {
     /// Plain counts.
@@ -76,7 +76,7 @@ impl Buckets {
         }
     }
 
-    /// The values of one series per bucket; a bucket without spans gets `empty`.
+    /// Returns the values of one series per bucket. A bucket without spans gets `empty`.
     pub fn values(
         &self,
         series: &Series,
@@ -98,7 +98,7 @@ impl Buckets {
             .collect()
     }
 
-    /// The number of buckets.
+    /// Returns the number of buckets.
     pub fn len(&self) -> usize {
         self.starts.len()
     }
@@ -159,7 +159,7 @@ fn frame(buckets: &Buckets, max: f64, unit: Unit) -> Markup {
     }
 }
 
-/// The hover targets: one column per bucket with the values of every line.
+/// Draws the hover targets: one column per bucket with the values of every line.
 fn hover_columns(buckets: &Buckets, lines: &[Line], unit: Unit) -> Markup {
     let width = buckets.width();
     let tips: Vec<String> = buckets
@@ -170,8 +170,8 @@ fn hover_columns(buckets: &Buckets, lines: &[Line], unit: Unit) -> Markup {
             let mut tip = format::time(*start);
             for line in lines {
                 let value = line.values.get(index).copied().flatten();
-                let shown = value.map_or_else(|| "–".to_owned(), |value| unit.format(value));
-                tip.push_str(&format!("\n{}: {shown}", line.label));
+                let text = value.map_or_else(|| "–".to_owned(), |value| unit.format(value));
+                tip.push_str(&format!("\n{}: {text}", line.label));
             }
             tip
         })
@@ -203,7 +203,7 @@ fn svg_attributes(buckets: &Buckets) -> (String, String, String) {
     )
 }
 
-/// A line chart of one or more series over time.
+/// Draws a line chart of one or more series over time.
 pub fn lines(title: &str, buckets: &Buckets, lines: &[Line], unit: Unit) -> Markup {
     let max = nice_ceiling(
         lines
@@ -248,7 +248,7 @@ fn line_path(buckets: &Buckets, values: &[Option<f64>], max: f64) -> String {
     path
 }
 
-/// A stacked bar chart over time: each bucket's bar is split by series.
+/// Draws a stacked bar chart over time, each bucket's bar split by series.
 pub fn stacked(title: &str, buckets: &Buckets, stacks: &[Line], unit: Unit) -> Markup {
     let totals: Vec<f64> = (0..buckets.starts.len())
         .map(|index| {
@@ -306,7 +306,7 @@ fn stack_bars(buckets: &Buckets, stacks: &[Line], max: f64, width: f64) -> Vec<B
     bars
 }
 
-/// A small horizontal bar showing a share from 0 to 1, for table cells.
+/// Draws a small horizontal bar showing a share from 0 to 1, for table cells.
 pub fn meter(share: f64) -> Markup {
     let width = (share.clamp(0.0, 1.0) * 100.0).max(0.5);
     html! {
@@ -339,7 +339,8 @@ mod tests {
         };
         let buckets = Buckets::new(range, 60);
         assert_eq!(buckets.starts.len(), 60);
-        assert!(buckets.x(0) > LEFT && buckets.x(59) < RIGHT);
+        assert!(buckets.x(0) > LEFT);
+        assert!(buckets.x(59) < RIGHT);
     }
 
     #[test]

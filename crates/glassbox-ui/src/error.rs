@@ -1,4 +1,4 @@
-//! Errors of the pages, shown as a page that says what was wrong.
+//! Errors of the pages, rendered as a page that states what was wrong.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -36,7 +36,7 @@ const SECTIONS: [(Section, &str, &str); 7] = [
     (Section::Users, "/users", "Users"),
 ];
 
-/// What the frame needs to know about the page inside it.
+/// The details of a page that its frame needs.
 pub struct Frame<'a> {
     /// The page title.
     pub title: &'a str,
@@ -140,8 +140,8 @@ pub fn bare(title: &str, body: Markup) -> Html<String> {
     Html(markup.into_string())
 }
 
-/// A headline figure with its change against the previous period. `higher_is_worse` colours
-/// the change.
+/// Renders a headline figure with its change against the previous period.
+/// `higher_is_worse` colours the change.
 pub fn stat(label: &str, value: String, change: Option<String>, higher_is_worse: bool) -> Markup {
     let tone = change.as_deref().map(|text| {
         let rising = text.starts_with('+') || text == "new";
@@ -163,7 +163,7 @@ pub fn stat(label: &str, value: String, change: Option<String>, higher_is_worse:
     }
 }
 
-/// A message shown when a listing or chart has nothing to show.
+/// Renders the message of a listing or chart that has nothing to show.
 pub fn empty(text: &str) -> Markup {
     html! { p.empty { (text) } }
 }

@@ -3,8 +3,8 @@
 //! Every page reads the store directly, as the HTTP API does, so a page and the API show the
 //! same figures for the same range. Filters and the time range live in the query string, so
 //! every view is a link. Untrusted text (prompts, outputs, attribute values) only reaches the
-//! page through maud's escaping; the one script is a static file, and the Content-Security-
-//! Policy forbids inline scripts and every other origin.
+//! page through maud's escaping. The one script is a static file, and the
+//! Content-Security-Policy forbids inline scripts and every other origin.
 
 #![warn(missing_docs)]
 

@@ -68,7 +68,7 @@ impl Params {
         with_query(path, &pairs)
     }
 
-    /// The pairs, for a form's hidden fields.
+    /// Returns the pairs, for a form's hidden fields.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
             .iter()

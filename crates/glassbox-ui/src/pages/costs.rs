@@ -209,8 +209,8 @@ fn expensive_traces(traces: &[glassbox_model::TraceSummary]) -> Markup {
     }
 }
 
-/// What cached input tokens saved per model: each cached token at the input price minus the
-/// cache-read price.
+/// Computes what cached input tokens saved per model: each cached token at the input price
+/// minus the cache-read price.
 fn savings(state: &UiState, models: &[GroupAggregate], at: u64) -> Vec<(String, u64, f64)> {
     models
         .iter()

@@ -15,7 +15,7 @@ use glassbox_store::MetricsFilter;
 use crate::query::Params;
 use crate::range::TimeRange;
 
-/// The current time in nanoseconds since the Unix epoch.
+/// Returns the current time in nanoseconds since the Unix epoch.
 pub fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -27,8 +27,8 @@ pub fn now_nanos() -> u64 {
 /// The kinds that count as model calls.
 pub const MODEL_CALLS: [SpanKind; 2] = [SpanKind::Llm, SpanKind::Embedding];
 
-/// A metrics filter over a range with the page's service, model, provider, user and tag
-/// filters.
+/// Builds a metrics filter over a range with the page's service, model, provider, user and
+/// tag filters.
 pub fn metrics_filter(range: TimeRange, params: &Params, kinds: &[SpanKind]) -> MetricsFilter {
     MetricsFilter {
         from_unix_nano: range.from,

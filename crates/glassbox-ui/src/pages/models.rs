@@ -1,6 +1,6 @@
 //! Models: per provider and model, calls, errors by type, latency and TTFT percentiles,
-//! tokens per second, tokens, cost and finish reasons; a chart per model; two models side by
-//! side.
+//! tokens per second, tokens, cost and finish reasons. Also a chart per model, and two models
+//! side by side.
 
 use std::collections::BTreeMap;
 

@@ -164,7 +164,7 @@ pub async fn detail(
     ))
 }
 
-/// One turn: what the user said to the first model call and what the last one answered.
+/// Renders one turn: the user's message to the first model call and the last call's output.
 fn turn(summary: &TraceSummary, spans: &[Span]) -> Markup {
     let calls: Vec<&Span> = spans
         .iter()

@@ -67,7 +67,7 @@ pub async fn page(
     ))
 }
 
-/// The span named by `?span=`, else the first model call, else the first span.
+/// Picks the span named by `?span=`, else the first model call, else the first span.
 fn selected_span<'a>(
     detail: &'a TraceDetail,
     params: &Params,
@@ -231,7 +231,7 @@ pub fn conversation(title: &str, messages: Option<&[Message]>) -> Markup {
     }
 }
 
-/// One message with its tool calls.
+/// Renders one message with its tool calls.
 pub fn message_box(message: &Message) -> Markup {
     let role_class = match message.role.as_str() {
         "user" | "human" => "user",

@@ -71,7 +71,7 @@ pub async fn page(
     ))
 }
 
-/// The store filter of the page's query string.
+/// Builds the store filter of the page's query string.
 pub fn trace_filter(params: &Params, range: TimeRange) -> Result<TraceFilter, PageError> {
     let order = params
         .parsed(

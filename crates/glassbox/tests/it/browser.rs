@@ -120,7 +120,7 @@ impl Browser {
             .await;
     }
 
-    /// The current URL.
+    /// Returns the current URL.
     pub async fn url(&self) -> String {
         self.command(reqwest::Method::GET, "/url", None)
             .await
@@ -139,7 +139,7 @@ impl Browser {
         .await
     }
 
-    /// The console entries logged since the last call.
+    /// Returns the console entries logged since the last call.
     pub async fn console(&self) -> Vec<Value> {
         let value = self
             .command(
@@ -179,171 +179,6 @@ impl Browser {
         .await;
     }
 }
-
-impl Browser {
-    /// Starts chromedriver on a free loopback port and opens a headless session that keeps
-    /// the browser console log.
-    pub async fn start(driver: &PathBuf, chromium: &PathBuf) -> Browser {
-        let port = {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = http
-                .get(format!("{base}/status"))
-                .send()
-                .await
-                .ok()
-                .filter(|response| response.status().is_success());
-            if ready.is_some() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1440,1000"],
-            },
-            "goog:loggingPrefs": {"browser": "ALL"},
-        }}});
-        let response: Value = http
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = response["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {response}"))
-            .to_owned();
-        Browser {
-            driver: child,
-            base,
-            session,
-            http,
-        }
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut request = self.http.request(method, url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response: Value = request.send().await.unwrap().json().await.unwrap();
-        let value = response["value"].clone();
-        assert!(
-            value.get("error").is_none(),
-            "WebDriver {path} failed: {value}"
-        );
-        value
-    }
-
-    /// Opens a URL and waits for the page to load.
-    pub async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
-    }
-
-    /// The current URL.
-    pub async fn url(&self) -> String {
-        self.command(reqwest::Method::GET, "/url", None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// Runs a script in the page and returns its result.
-    pub async fn eval(&self, script: &str) -> Value {
-        self.command(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    /// The console entries logged since the last call.
-    pub async fn console(&self) -> Vec<Value> {
-        let value = self
-            .command(
-                reqwest::Method::POST,
-                "/se/log",
-                Some(json!({"type": "browser"})),
-            )
-            .await;
-        value.as_array().cloned().unwrap_or_default()
-    }
-
-    /// Moves the pointer to a point of the first element matching `selector`, as offsets from
-    /// its centre, optionally pressing, moving by `drag` pixels and releasing.
-    pub async fn pointer(&self, selector: &str, offset_x: i64, drag: Option<i64>) {
-        let element = self
-            .command(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": selector})),
-            )
-            .await;
-        let origin = element.clone();
-        let mut actions = vec![
-            json!({"type": "pointerMove", "duration": 0, "origin": origin, "x": offset_x, "y": 0}),
-        ];
-        if let Some(distance) = drag {
-            actions.push(json!({"type": "pointerDown", "button": 0}));
-            actions.push(json!({"type": "pointerMove", "duration": 100, "origin": "pointer", "x": distance, "y": 0}));
-            actions.push(json!({"type": "pointerUp", "button": 0}));
-        }
-        self.command(
-            reqwest::Method::POST,
-            "/actions",
-            Some(json!({"actions": [{"type": "pointer", "id": "mouse",
-                "parameters": {"pointerType": "mouse"}, "actions": actions}]})),
-        )
-        .await;
-    }
-
-    /// Saves a PNG screenshot of the viewport.
-    pub async fn screenshot(&self, path: &std::path::Path) {
-        use base64::Engine;
-        let value = self
-            .command(reqwest::Method::GET, "/screenshot", None)
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(value.as_str().unwrap())
-            .unwrap();
-        std::fs::write(path, png).unwrap();
-    }
-
-    /// Sets the window size, for screenshots of whole pages.
-    pub async fn resize(&self, width: u32, height: u32) {
-        self.command(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        )
-        .await;
-    }
-}
-
 impl Browser {
     /// Ends the session, which closes the browser.
     pub async fn close(self) {

@@ -1,6 +1,6 @@
-//! The dashboard of a real `glassbox serve --demo` filled with the recorded fixture payloads
-//! and a span whose prompt is hostile HTML: over plain HTTP for status codes, headers and
-//! escaping, and in headless Chromium for console errors, values, filters, links and script.
+//! The dashboard of a real `glassbox serve --demo`, filled with the recorded fixture payloads
+//! and a span whose prompt is hostile HTML. Plain HTTP checks status codes, headers and
+//! escaping; headless Chromium checks console errors, values, filters, links and script.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,7 @@ fn rfc3339(nanos: u64) -> String {
     glassbox_api::format_nanos(nanos)
 }
 
-/// One OTLP/JSON trace: an agent span and a chat span whose prompt and output are hostile.
+/// Builds one OTLP/JSON trace: an agent span and a chat span with a hostile prompt and output.
 fn hostile_payload(at: u64) -> Value {
     let attribute = |key: &str, value: Value| json!({"key": key, "value": value});
     let text = |value: &str| json!({"stringValue": value});
@@ -169,7 +169,8 @@ async fn pages_answer_with_safe_headers_and_escaped_text() {
         "the prompt is not escaped"
     );
     assert!(body.contains("&lt;b onmouseover="));
-    assert!(!body.contains("<img src=x") && !body.contains("<svg onload"));
+    assert!(!body.contains("<img src=x"));
+    assert!(!body.contains("<svg onload"));
 
     for (path, status, needle) in [
         ("/traces?range=2w", 400, "range"),
@@ -268,7 +269,7 @@ async fn dashboard_in_headless_chromium() {
     let range = format!("from=2000-01-01T00:00:00Z&to={}", rfc3339(to));
     let base = &server.api;
 
-    // The console check sees errors: one logged on purpose is reported.
+    // The console check works: an error logged on purpose is reported.
     browser.goto(&format!("{base}/")).await;
     browser
         .eval("console.error('expected'); return true;")
@@ -337,7 +338,7 @@ async fn dashboard_in_headless_chromium() {
         assert_eq!(shown[index], trace["trace_id"].as_str().unwrap());
     }
 
-    // The filter form narrows the list to the API's answer for the same filter.
+    // The filter form narrows the list to the API's result for the same filter.
     let model = "gpt-4o";
     let script = format!(
         "document.querySelector('form.filters input[name=model]').value = {model:?}; document.querySelector('form.filters').submit(); return true;"
