@@ -22,6 +22,8 @@ mod waterfall;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use glassbox_enrich::Enricher;
 use glassbox_store::Store;
@@ -49,6 +51,20 @@ pub fn router(state: UiState) -> Router {
         .route("/users", get(pages::users::page))
         .route("/assets/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
+        .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(security::headers))
+}
+
+/// Answers a path that no page, API endpoint or receiver serves: a page for a browser, plain
+/// text for any other method.
+async fn not_found(method: Method, uri: Uri) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        return error::PageError::NotFound(format!("No page at {}.", uri.path())).into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        format!("no endpoint at {} {}\n", method, uri.path()),
+    )
+        .into_response()
 }

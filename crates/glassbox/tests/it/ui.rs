@@ -185,6 +185,7 @@ async fn pages_answer_with_safe_headers_and_escaped_text() {
         ("/sessions/no-such-session", 404, "not stored"),
         ("/traces?cursor=garbage", 400, "cursor"),
         ("/assets/missing.css", 404, "no such asset"),
+        ("/no/such/page", 404, "No page at /no/such/page"),
     ] {
         let (found, _, body) = get(&server, path).await;
         assert_eq!(found, status, "{path}");
