@@ -9,6 +9,7 @@
 mod batch;
 mod error;
 mod metrics;
+mod points;
 mod query;
 pub mod sketch;
 pub mod sqlite;
@@ -24,6 +25,7 @@ pub use metrics::{
     Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
     TopTotal,
 };
+pub use points::{MetricName, PointQuery, PointSeries, PointStep, RetentionSummary};
 pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter, TraceOrder};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
@@ -58,6 +60,15 @@ pub trait WriteStore: Send + Sync + 'static {
         model: Option<String>,
         repricer: Repricer,
     ) -> Result<u64, StoreError>;
+
+    /// Deletes metric points older than `delete_before` and downsamples those older than
+    /// `downsample_before` to one point per step of `step_seconds` (nanosecond times).
+    async fn retain_metric_points(
+        &self,
+        delete_before: u64,
+        downsample_before: u64,
+        step_seconds: i64,
+    ) -> Result<RetentionSummary, StoreError>;
 
     /// Recomputes the rollups of `[from, to)` (nanoseconds, widened to whole hours) from the
     /// stored spans; returns how many spans were read.
@@ -138,6 +149,16 @@ pub trait MetricsStore: Send + Sync + 'static {
         filter: MetricsFilter,
         limit: usize,
     ) -> Result<Vec<TopTotal>, StoreError>;
+
+    /// Metric points of one name, averaged per label set and step of `step_seconds`.
+    async fn metric_series(
+        &self,
+        query: PointQuery,
+        step_seconds: i64,
+    ) -> Result<Vec<PointSeries>, StoreError>;
+
+    /// Metric names with points in `[from, to)` (nanoseconds), alphabetically.
+    async fn metric_names(&self, from: u64, to: u64) -> Result<Vec<MetricName>, StoreError>;
 
     /// Finish reasons of the spans of kind `llm` by model, most frequent first.
     async fn finish_reasons(

@@ -5,6 +5,7 @@ mod content;
 mod fts;
 mod maintenance;
 mod metrics;
+mod points;
 mod read;
 mod rollup;
 mod rows;
@@ -26,6 +27,7 @@ use crate::error::StoreError;
 use crate::metrics::{
     FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series, TopTotal,
 };
+use crate::points::{MetricName, PointQuery, PointSeries, RetentionSummary};
 use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
 use crate::{MetricsStore, Repricer, SettingsStore, TraceDetail, TraceStore, WriteStore};
 
@@ -301,6 +303,25 @@ impl WriteStore for SqliteStore {
         .map_err(|error| StoreError::Task(error.to_string()))?
     }
 
+    async fn retain_metric_points(
+        &self,
+        delete_before: u64,
+        downsample_before: u64,
+        step_seconds: i64,
+    ) -> Result<RetentionSummary, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = lock(&store.inner.writer);
+            let transaction = connection.transaction()?;
+            let summary =
+                points::retain(&transaction, delete_before, downsample_before, step_seconds)?;
+            transaction.commit()?;
+            Ok(summary)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
     async fn rebuild_rollups(
         &self,
         from_unix_nano: u64,
@@ -367,6 +388,20 @@ impl MetricsStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<TopTotal>, StoreError> {
         self.read(move |connection| metrics::top_functions(connection, &filter, limit))
+            .await
+    }
+
+    async fn metric_series(
+        &self,
+        query: PointQuery,
+        step_seconds: i64,
+    ) -> Result<Vec<PointSeries>, StoreError> {
+        self.read(move |connection| points::series(connection, &query, step_seconds))
+            .await
+    }
+
+    async fn metric_names(&self, from: u64, to: u64) -> Result<Vec<MetricName>, StoreError> {
+        self.read(move |connection| points::names(connection, from, to))
             .await
     }
 

@@ -573,3 +573,125 @@ pub async fn top_lists_sum_in_the_database(store: Arc<dyn Store>) {
     assert_eq!(functions[0].calls, 2);
     assert!((functions[0].total_ms - 500.0).abs() < 1e-9);
 }
+
+/// A time on a whole hour, so downsampling steps (aligned to the epoch) start on its minutes.
+const HOUR_T0: u64 = 1_699_999_200_000_000_000;
+
+fn gauge(name: &str, target: &str, seconds: u64, value: f64) -> glassbox_model::MetricPoint {
+    let mut labels = serde_json::Map::new();
+    labels.insert("target".into(), target.into());
+    glassbox_model::MetricPoint {
+        name: name.into(),
+        kind: glassbox_model::MetricKind::Gauge,
+        unit: None,
+        service_name: None,
+        labels,
+        start_time_unix_nano: None,
+        time_unix_nano: HOUR_T0 + seconds * 1_000_000_000,
+        value: Some(value),
+        count: None,
+        detail: serde_json::Map::new(),
+    }
+}
+
+async fn write_points(store: &Arc<dyn Store>, points: Vec<glassbox_model::MetricPoint>) {
+    store
+        .write(WriteBatch {
+            metric_points: points,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+pub async fn metric_series_average_per_step(store: Arc<dyn Store>) {
+    // Two targets, a point every 15 s for 4 minutes; values grow by one per point.
+    let mut points = Vec::new();
+    for index in 0..16u64 {
+        points.push(gauge(
+            "inference.requests.waiting",
+            "a",
+            index * 15,
+            index as f64,
+        ));
+        points.push(gauge("inference.requests.waiting", "b", index * 15, 100.0));
+    }
+    points.push(gauge("other", "a", 0, 1.0));
+    write_points(&store, points).await;
+
+    let query = glassbox_store::PointQuery {
+        name: "inference.requests.waiting".into(),
+        from_unix_nano: HOUR_T0,
+        to_unix_nano: HOUR_T0 + 240 * 1_000_000_000,
+        labels: vec![("target".into(), "a".into())],
+    };
+    let series = store.metric_series(query.clone(), 60).await.unwrap();
+    assert_eq!(series.len(), 1);
+    let steps = &series[0].steps;
+    assert_eq!(steps.len(), 4);
+    assert_eq!(steps[0].mean, 1.5);
+    assert_eq!(steps[0].last, 3.0);
+    assert_eq!(steps[3].start_unix_nano, HOUR_T0 + 180 * 1_000_000_000);
+    assert_eq!(steps[3].last, 15.0);
+
+    let both = glassbox_store::PointQuery {
+        labels: Vec::new(),
+        ..query
+    };
+    assert_eq!(store.metric_series(both, 60).await.unwrap().len(), 2);
+
+    let names = store
+        .metric_names(HOUR_T0, HOUR_T0 + 3_600 * 1_000_000_000)
+        .await
+        .unwrap();
+    let found: Vec<(&str, u64)> = names
+        .iter()
+        .map(|name| (name.name.as_str(), name.points))
+        .collect();
+    assert_eq!(found, [("inference.requests.waiting", 32), ("other", 1)]);
+}
+
+pub async fn retention_deletes_and_downsamples(store: Arc<dyn Store>) {
+    // A gauge every 15 s for 10 minutes, and a counter beside it.
+    let mut points = Vec::new();
+    for index in 0..40u64 {
+        points.push(gauge("g", "a", index * 15, index as f64));
+        let mut counter = gauge("c", "a", index * 15, index as f64);
+        counter.kind = glassbox_model::MetricKind::Sum;
+        points.push(counter);
+    }
+    write_points(&store, points).await;
+
+    // Delete the first two minutes, downsample minutes 2 to 6 to 1-minute steps.
+    let minute = 60 * 1_000_000_000;
+    let summary = store
+        .retain_metric_points(HOUR_T0 + 2 * minute, HOUR_T0 + 6 * minute, 60)
+        .await
+        .unwrap();
+    assert_eq!(summary.deleted, 16);
+    assert_eq!(summary.written, 4);
+    assert_eq!(summary.merged, 16 + 12);
+
+    let query = |name: &str| glassbox_store::PointQuery {
+        name: name.into(),
+        from_unix_nano: HOUR_T0,
+        to_unix_nano: HOUR_T0 + 10 * minute,
+        labels: Vec::new(),
+    };
+    let gauge_steps = &store.metric_series(query("g"), 60).await.unwrap()[0].steps;
+    assert_eq!(gauge_steps.len(), 8);
+    // Minute 2 held the values 8 to 11: their mean is kept.
+    assert_eq!(gauge_steps[0].mean, 9.5);
+    // Minute 6 was not downsampled: four points, mean 25.5.
+    assert_eq!(gauge_steps[4].mean, 25.5);
+    let counter_steps = &store.metric_series(query("c"), 60).await.unwrap()[0].steps;
+    // The counter keeps the latest point of each downsampled minute.
+    assert_eq!(counter_steps[0].mean, 11.0);
+
+    // A second pass changes nothing more.
+    let again = store
+        .retain_metric_points(HOUR_T0 + 2 * minute, HOUR_T0 + 6 * minute, 60)
+        .await
+        .unwrap();
+    assert_eq!(again, glassbox_store::RetentionSummary::default());
+}

@@ -46,6 +46,8 @@ conformance_cases!(sqlite:
     trace_orders_page_through_every_trace,
     finish_reasons_count_by_model,
     top_lists_sum_in_the_database,
+    metric_series_average_per_step,
+    retention_deletes_and_downsamples,
 );
 
 #[tokio::test]
