@@ -6,6 +6,7 @@
 mod error;
 mod metrics;
 mod params;
+mod points;
 mod prices;
 mod routes;
 mod time_format;
@@ -53,6 +54,8 @@ pub struct ApiState {
         metrics::summary,
         metrics::timeseries,
         metrics::functions,
+        points::points,
+        points::names,
         prices::list,
         prices::replace,
         prices::clear,
@@ -76,6 +79,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metrics/summary", get(metrics::summary))
         .route("/api/v1/metrics/timeseries", get(metrics::timeseries))
         .route("/api/v1/functions", get(metrics::functions))
+        .route("/api/v1/metrics/points", get(points::points))
+        .route("/api/v1/metrics/names", get(points::names))
         .route(
             "/api/v1/prices",
             get(prices::list).put(prices::replace).delete(prices::clear),

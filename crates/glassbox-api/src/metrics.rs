@@ -325,7 +325,7 @@ fn series_value(metric: &str, aggregate: Option<&Aggregate>) -> Option<f64> {
 }
 
 /// Parses a step such as `300`, `5m`, `1h` or `1d` into seconds.
-fn parse_step(text: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_step(text: &str) -> Result<i64, ApiError> {
     let invalid = || {
         ApiError::invalid_parameter(
             "step",

@@ -56,6 +56,52 @@ async fn api_over_recorded_payloads() {
     metrics_agree_with_spans(&server).await;
     metrics_reject_invalid_parameters(&server).await;
     custom_prices_and_reprice(&server).await;
+    metric_points_come_back_as_series(&server).await;
+}
+
+async fn metric_points_come_back_as_series(server: &Server) {
+    let range = "from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z";
+    let names = server
+        .get_json(&format!("/api/v1/metrics/names?{range}"))
+        .await;
+    let names = list(&names, "names");
+    assert!(!names.is_empty(), "the fixtures carry OTLP metrics");
+    let gauge_or_sum = names
+        .iter()
+        .find(|name| matches!(name["kind"].as_str(), Some("gauge" | "sum")))
+        .expect("a gauge or sum among the fixture metrics");
+    let name = gauge_or_sum["name"].as_str().unwrap();
+    let points = server
+        .get_json(&format!(
+            "/api/v1/metrics/points?name={name}&{range}&step=1d"
+        ))
+        .await;
+    let series = list(&points, "series");
+    assert!(!series.is_empty(), "{points}");
+    let stored: usize = series.iter().map(|one| list(one, "steps").len()).sum();
+    assert!(stored >= 1);
+    assert_eq!(points["step_seconds"], 86_400);
+
+    for (path, parameter) in [
+        ("/api/v1/metrics/points", "name"),
+        ("/api/v1/metrics/points?name=x&labels=novalue", "labels"),
+        ("/api/v1/metrics/points?name=x&step=7s", "step"),
+        (
+            "/api/v1/metrics/points?name=x&from=2000-01-01T00:00:00Z&step=60",
+            "step",
+        ),
+        ("/api/v1/metrics/names?from=soon", "from"),
+    ] {
+        let (status, body) = error_of(server, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(parameter),
+            "{path}: {body}"
+        );
+    }
 }
 
 async fn pagination_walks_every_trace(server: &Server, everything: &[Value]) {
