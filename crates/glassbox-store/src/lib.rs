@@ -23,7 +23,7 @@ pub use batch::{LogRecordRow, WriteBatch, WriteSummary};
 pub use error::StoreError;
 pub use metrics::{
     Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
-    TopTotal,
+    TopTotal, UserTotal,
 };
 pub use points::{MetricName, PointQuery, PointSeries, PointStep, RetentionSummary};
 pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter, TraceOrder};
@@ -134,13 +134,15 @@ pub trait MetricsStore: Send + Sync + 'static {
     /// Statistics of the application's own functions (non-model spans) by service and name.
     async fn functions(&self, filter: MetricsFilter) -> Result<Vec<FunctionStats>, StoreError>;
 
-    /// Model calls per user id, most calls first, at most `limit`. Only the filter's range,
-    /// kinds and span fields apply.
+    /// Totals per user id over the traces that started in the filter's range, most model
+    /// calls first, at most `limit`. The user is the trace's, so calls of a trace whose root
+    /// span alone names the user count too. The filter's service, model, provider, user,
+    /// session and tag select traces that contain them; its kinds are ignored.
     async fn top_users(
         &self,
         filter: MetricsFilter,
         limit: usize,
-    ) -> Result<Vec<TopTotal>, StoreError>;
+    ) -> Result<Vec<UserTotal>, StoreError>;
 
     /// Application spans (all kinds but `llm` and `embedding`) per service and name, longest
     /// total time first, at most `limit`. The filter's kinds are ignored.

@@ -242,6 +242,27 @@ pub struct FinishReasonCount {
     pub count: u64,
 }
 
+/// Totals of one user over the traces that name the user, whichever span carried the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserTotal {
+    /// The user id.
+    pub user_id: String,
+    /// Traces.
+    pub traces: u64,
+    /// Model calls in those traces.
+    pub model_calls: u64,
+    /// Failed spans in those traces.
+    pub errors: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Sum of known costs.
+    pub cost_usd: Option<f64>,
+    /// Sum of trace durations in milliseconds.
+    pub total_ms: f64,
+}
+
 /// Totals of one value of a dimension, summed by the store without percentiles: the cheap
 /// figures of a "top" list.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use glassbox_store::{Aggregate, Series};
+use glassbox_store::{Aggregate, PointSeries, PointStep, Series};
 use maud::{Markup, html};
 
 use crate::format;
@@ -94,6 +94,45 @@ impl Buckets {
                 by_start
                     .get(start)
                     .map_or(empty, |aggregate| metric(aggregate))
+            })
+            .collect()
+    }
+
+    /// Returns the values of a metric point series per bucket, through `pick`. The series
+    /// must have been read with this step from the range start floored to the minute.
+    pub fn values_from_points(
+        &self,
+        series: &PointSeries,
+        pick: impl Fn(&PointStep) -> f64,
+    ) -> Vec<Option<f64>> {
+        let by_start: HashMap<u64, &PointStep> = series
+            .steps
+            .iter()
+            .map(|step| (step.start_unix_nano, step))
+            .collect();
+        self.starts
+            .iter()
+            .map(|start| by_start.get(start).map(|step| pick(step)))
+            .collect()
+    }
+
+    /// Returns the per-second rate of a cumulative counter per bucket: the growth of its
+    /// latest value since the previous bucket. A fall (a restart) leaves a gap.
+    pub fn rates_from_points(&self, series: &PointSeries) -> Vec<Option<f64>> {
+        let lasts = self.values_from_points(series, |step| step.last);
+        let seconds = self.step as f64 / 1e9;
+        let mut previous: Option<f64> = None;
+        lasts
+            .into_iter()
+            .map(|value| {
+                let rate = match (previous, value) {
+                    (Some(before), Some(now)) if now >= before => Some((now - before) / seconds),
+                    _ => None,
+                };
+                if value.is_some() {
+                    previous = value;
+                }
+                rate
             })
             .collect()
     }

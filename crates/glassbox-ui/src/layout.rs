@@ -145,8 +145,13 @@ pub fn bare(title: &str, body: Markup) -> Html<String> {
 pub fn stat(label: &str, value: String, change: Option<String>, higher_is_worse: bool) -> Markup {
     let tone = change.as_deref().map(|text| {
         let rising = text.starts_with('+') || text == "new";
-        match (rising, higher_is_worse) {
-            (true, true) | (false, false) => "worse",
+        let flat = text
+            .trim_start_matches(['+', '-'])
+            .trim_start_matches(['0', '.'])
+            == "%";
+        match (flat, rising, higher_is_worse) {
+            (true, _, _) => "",
+            (false, true, true) | (false, false, false) => "worse",
             _ => "better",
         }
     });

@@ -25,6 +25,32 @@ impl Params {
         self.get(name).map(str::to_owned)
     }
 
+    /// Rejects a parameter that the page does not know, so a mistyped or foreign link says so
+    /// instead of showing an unfiltered view. The range and refresh parameters are always
+    /// accepted.
+    pub fn accept_only(&self, names: &[&str]) -> Result<(), PageError> {
+        let common = ["range", "from", "to", "refresh"];
+        let unknown = self
+            .0
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .find(|key| !common.contains(key) && !names.contains(key));
+        match unknown {
+            None => Ok(()),
+            Some(key) => {
+                let mut known: Vec<&str> = common.to_vec();
+                known.extend_from_slice(names);
+                Err(PageError::BadParameter(
+                    "query string",
+                    format!(
+                        "unknown parameter {key:?}; this page accepts {}",
+                        known.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
     /// Returns true when a checkbox-like parameter is set (`1`, `true`, `on`).
     pub fn flag(&self, name: &str) -> bool {
         matches!(self.get(name), Some("1" | "true" | "on"))

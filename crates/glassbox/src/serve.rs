@@ -165,6 +165,7 @@ async fn start_listeners(
         address = %local(&main),
         "API and OTLP/HTTP listening"
     );
+    tracing::info!("dashboard at http://{main_address}/");
     servers.spawn(serve_http(main, main_router, shutdown.clone()));
 
     if let Some(address) = listener_address(&config.otlp_http_listen) {

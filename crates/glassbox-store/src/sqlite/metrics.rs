@@ -12,7 +12,7 @@ use super::rows::{AGGREGATE_SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
 use crate::error::StoreError;
 use crate::metrics::{
     Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
-    TopTotal,
+    TopTotal, UserTotal,
 };
 use crate::sketch::Sketch;
 
@@ -265,13 +265,73 @@ fn top_totals(
     Ok(totals)
 }
 
-/// Model calls per user, most calls first.
+/// Totals per user over the traces of the range, most model calls first.
 pub(crate) fn top_users(
     connection: &Connection,
     filter: &MetricsFilter,
     limit: usize,
-) -> Result<Vec<TopTotal>, StoreError> {
-    top_totals(connection, filter, "user_id", false, "2 DESC, 1", limit)
+) -> Result<Vec<UserTotal>, StoreError> {
+    let mut sql = "SELECT user_id, count(*), sum(llm_call_count), sum(error_count), \
+                   sum(input_tokens), sum(output_tokens), sum(cost_usd), sum(duration_ns) \
+                   FROM traces WHERE start_ns >= ?1 AND start_ns < ?2 AND user_id IS NOT NULL"
+        .to_owned();
+    let mut values = vec![
+        SqlValue::Integer(to_sql_int(filter.from_unix_nano)),
+        SqlValue::Integer(to_sql_int(filter.to_unix_nano)),
+    ];
+    for (clause, value) in [
+        (" AND user_id = ?", &filter.user_id),
+        (" AND session_id = ?", &filter.session_id),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(traces.services) WHERE value = ?)",
+            &filter.service,
+        ),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = ?)",
+            &filter.model,
+        ),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(traces.providers) WHERE value = ?)",
+            &filter.provider,
+        ),
+        (
+            " AND EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)",
+            &filter.tag,
+        ),
+    ] {
+        if let Some(value) = value {
+            values.push(SqlValue::Text(value.clone()));
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+        }
+    }
+    values.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    sql.push_str(&format!(
+        " GROUP BY user_id ORDER BY 3 DESC, 1 LIMIT ?{}",
+        values.len()
+    ));
+
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut rows = statement.query(as_params(&values).as_slice())?;
+    let count = |value: Option<i64>| {
+        value
+            .and_then(|value| u64::try_from(value).ok())
+            .unwrap_or(0)
+    };
+    let mut users = Vec::new();
+    while let Some(row) = rows.next()? {
+        let duration_ns: Option<f64> = row.get(7)?;
+        users.push(UserTotal {
+            user_id: row.get(0)?,
+            traces: count(row.get(1)?),
+            model_calls: count(row.get(2)?),
+            errors: count(row.get(3)?),
+            input_tokens: count(row.get(4)?),
+            output_tokens: count(row.get(5)?),
+            cost_usd: row.get(6)?,
+            total_ms: duration_ns.unwrap_or(0.0) / 1e6,
+        });
+    }
+    Ok(users)
 }
 
 /// Application spans (every kind but model calls) per service and name, longest total time

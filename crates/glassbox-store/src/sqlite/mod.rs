@@ -26,6 +26,7 @@ use crate::batch::{WriteBatch, WriteSummary};
 use crate::error::StoreError;
 use crate::metrics::{
     FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series, TopTotal,
+    UserTotal,
 };
 use crate::points::{MetricName, PointQuery, PointSeries, RetentionSummary};
 use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
@@ -377,7 +378,7 @@ impl MetricsStore for SqliteStore {
         &self,
         filter: MetricsFilter,
         limit: usize,
-    ) -> Result<Vec<TopTotal>, StoreError> {
+    ) -> Result<Vec<UserTotal>, StoreError> {
         self.read(move |connection| metrics::top_users(connection, &filter, limit))
             .await
     }

@@ -540,13 +540,15 @@ pub async fn finish_reasons_count_by_model(store: Arc<dyn Store>) {
 
 pub async fn top_lists_sum_in_the_database(store: Arc<dyn Store>) {
     let mut spans = Vec::new();
-    for (id, user, failed) in [(1, "ann", false), (2, "ann", true), (3, "bob", false)] {
-        let mut call = llm_at(21, id, u64::from(id) * 100, 10, "gpt-4o");
-        call.user_id = Some(user.into());
+    // Each user's id sits on the root span only; the model call under it still counts.
+    for (trace, user, failed) in [(31, "ann", false), (32, "ann", true), (33, "bob", false)] {
+        let mut root = span(trace, 1, None, 0, 100);
+        root.user_id = Some(user.into());
+        let mut call = llm(trace, 2, Some(1), 10, 10, 5);
         if failed {
             call.status = SpanStatus::Error;
         }
-        spans.push(call);
+        spans.extend([root, call]);
     }
     for (id, name, duration_ms) in [(4, "search", 300), (5, "search", 200), (6, "plan", 400)] {
         let mut function = span(21, id, None, 1_000, 1_000 + duration_ms);
@@ -556,15 +558,21 @@ pub async fn top_lists_sum_in_the_database(store: Arc<dyn Store>) {
     }
     write_spans(&store, spans).await;
 
-    let mut model_calls = whole_range();
-    model_calls.kinds = vec![SpanKind::Llm];
-    let users = store.top_users(model_calls, 10).await.unwrap();
-    let found: Vec<(&str, u64, u64)> = users
+    let users = store.top_users(whole_range(), 10).await.unwrap();
+    let found: Vec<(&str, u64, u64, u64)> = users
         .iter()
-        .map(|user| (user.key.as_str(), user.calls, user.errors))
+        .map(|user| {
+            (
+                user.user_id.as_str(),
+                user.traces,
+                user.model_calls,
+                user.errors,
+            )
+        })
         .collect();
-    assert_eq!(found, [("ann", 2, 1), ("bob", 1, 0)]);
+    assert_eq!(found, [("ann", 2, 2, 1), ("bob", 1, 1, 0)]);
     assert_eq!(users[0].cost_usd, Some(1.0));
+    assert_eq!(users[0].input_tokens, 20);
 
     let functions = store.top_functions(whole_range(), 1).await.unwrap();
     assert_eq!(functions.len(), 1);

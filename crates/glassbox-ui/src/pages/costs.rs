@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Html;
-use glassbox_store::{GroupAggregate, GroupBy, Page, TraceFilter, TraceOrder};
+use glassbox_store::{GroupAggregate, GroupBy, Page, TraceFilter, TraceOrder, UserTotal};
 use maud::{Markup, html};
 
 use crate::UiState;
@@ -11,7 +11,7 @@ use crate::chart::{self, Buckets, Line, Unit};
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Frame, Section};
-use crate::pages::{MODEL_CALLS, metrics_filter, now_nanos};
+use crate::pages::{METRIC_FILTERS, MODEL_CALLS, metrics_filter, now_nanos};
 use crate::query::Params;
 use crate::range::TimeRange;
 
@@ -25,6 +25,7 @@ pub async fn page(
     State(state): State<UiState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&METRIC_FILTERS)?;
     let range = TimeRange::from_params(&params, now_nanos())?;
     let filter = metrics_filter(range, &params, &MODEL_CALLS);
     let step = range.step_seconds();
@@ -34,7 +35,7 @@ pub async fn page(
         service: params.owned("service"),
         model: params.owned("model"),
         provider: params.owned("provider"),
-        user_id: params.owned("user"),
+        user_id: params.owned("user_id"),
         order: TraceOrder::Costliest,
         ..TraceFilter::default()
     };
@@ -47,13 +48,13 @@ pub async fn page(
     let (series, models, users, tags, services, (expensive, _)) = tokio::try_join!(
         store.timeseries(filter.clone(), Some(GroupBy::Model), step),
         store.summary(filter.clone(), Some(GroupBy::Model)),
-        store.summary(filter.clone(), Some(GroupBy::UserId)),
+        store.top_users(filter.clone(), 1_000),
         store.summary(filter.clone(), Some(GroupBy::Tag)),
         store.summary(filter.clone(), Some(GroupBy::Service)),
         store.list_traces(expensive_filter, first_page),
     )?;
     let breakdowns = [
-        breakdown("By user", "user", users, &params),
+        user_breakdown(&users, &params),
         breakdown("By tag", "tag", tags, &params),
         breakdown("By service", "service", services, &params),
     ];
@@ -70,7 +71,10 @@ pub async fn page(
             (layout::stat("Unpriced calls", format::count(models.iter().map(|group| group.aggregate.unpriced_count).sum()), None, true))
             (layout::stat("Cache savings", format::usd(savings(&state, &models, range.to).iter().map(|(_, _, saved)| saved).sum()), None, false))
         }
-        (chart::stacked("Cost by model", &buckets, &stacks(&buckets, &series), Unit::Usd))
+        div.columns {
+            (chart::stacked("Cost by model", &buckets, &stacks(&buckets, &series), Unit::Usd))
+            (breakdown("By model", "model", models.clone(), &params))
+        }
         div.columns { @for table in breakdowns { (table) } }
         section.panel {
             h2 { "Most expensive traces" }
@@ -139,6 +143,41 @@ fn stacks(buckets: &Buckets, series: &[glassbox_store::Series]) -> Vec<Line> {
         });
     }
     lines
+}
+
+fn user_breakdown(users: &[UserTotal], params: &Params) -> Markup {
+    let mut users: Vec<&UserTotal> = users.iter().collect();
+    users.sort_by(|a, b| {
+        b.cost_usd
+            .unwrap_or(0.0)
+            .total_cmp(&a.cost_usd.unwrap_or(0.0))
+    });
+    let most = users
+        .first()
+        .and_then(|user| user.cost_usd)
+        .unwrap_or(0.0)
+        .max(f64::MIN_POSITIVE);
+    html! {
+        section.panel {
+            h2 { "By user" }
+            @if users.is_empty() {
+                (layout::empty("No trace carried a user id."))
+            } @else {
+                table {
+                    thead { tr { th { "user_id" } th.num { "Traces" } th.num { "Cost" } } }
+                    tbody {
+                        @for user in users.into_iter().take(TOP) {
+                            tr {
+                                td { a href=(params.link("/costs", &[("user_id", Some(&user.user_id))])) { (user.user_id) } }
+                                td.num { (format::count(user.traces)) }
+                                td.num { (format::maybe_usd(user.cost_usd)) (chart::meter(user.cost_usd.unwrap_or(0.0) / most)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn breakdown(title: &str, parameter: &str, groups: Vec<GroupAggregate>, params: &Params) -> Markup {

@@ -23,6 +23,15 @@ pub async fn page(
     State(state): State<UiState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&[
+        "service",
+        "model",
+        "provider",
+        "user_id",
+        "session_id",
+        "tag",
+        "name",
+    ])?;
     let range = TimeRange::from_params(&params, now_nanos())?;
     let filter = metrics_filter(range, &params, &[]);
     let mut functions = state.store.functions(filter).await?;
@@ -39,7 +48,11 @@ pub async fn page(
         }
         section.panel {
             @if functions.is_empty() {
-                (layout::empty("No application spans in this range."))
+                @if let Some(name) = params.get("name") {
+                    p.empty { "No function named " (name) " in this range." }
+                } @else {
+                    (layout::empty("No application spans in this range."))
+                }
             } @else {
                 (table(&functions))
             }

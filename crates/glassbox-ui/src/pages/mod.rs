@@ -24,6 +24,16 @@ pub fn now_nanos() -> u64 {
         })
 }
 
+/// The filters that aggregate pages accept.
+pub const METRIC_FILTERS: [&str; 6] = [
+    "service",
+    "model",
+    "provider",
+    "user_id",
+    "session_id",
+    "tag",
+];
+
 /// The kinds that count as model calls.
 pub const MODEL_CALLS: [SpanKind; 2] = [SpanKind::Llm, SpanKind::Embedding];
 
@@ -38,8 +48,8 @@ pub fn metrics_filter(range: TimeRange, params: &Params, kinds: &[SpanKind]) -> 
         model: params.owned("model"),
         provider: params.owned("provider"),
         operation: None,
-        user_id: params.owned("user"),
-        session_id: params.owned("session"),
+        user_id: params.owned("user_id"),
+        session_id: params.owned("session_id"),
         tag: params.owned("tag"),
     }
 }

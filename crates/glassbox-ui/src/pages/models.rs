@@ -34,6 +34,16 @@ pub async fn page(
     State(state): State<UiState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&[
+        "service",
+        "model",
+        "provider",
+        "user_id",
+        "session_id",
+        "tag",
+        "a",
+        "b",
+    ])?;
     let range = TimeRange::from_params(&params, now_nanos())?;
     let filter = metrics_filter(range, &params, &MODEL_CALLS);
     let rows = model_rows(&state, &filter).await?;
@@ -96,26 +106,58 @@ async fn model_rows(state: &UiState, filter: &MetricsFilter) -> Result<Vec<Model
             aggregate: group.aggregate,
         }));
     }
-    // Calls without a provider cannot be selected by a filter: their models are those that
-    // no provider row covers.
-    // NOTE: a model seen both with and without a provider shows only its provider rows.
+    // Calls without a provider cannot be selected by a filter: they are what the provider
+    // rows of a model leave of its total. Their counts, tokens and cost are exact; their
+    // percentiles cannot be separated, so that row shows none.
     if providers.iter().any(|provider| provider.key.is_none()) {
         let every_model = state
             .store
             .summary(filter.clone(), Some(GroupBy::Model))
             .await?;
         for group in every_model {
-            if !rows.iter().any(|row| row.model == group.key) {
+            let mut covered = Aggregate::default();
+            for row in rows.iter().filter(|row| row.model == group.key) {
+                covered.merge(&row.aggregate);
+            }
+            if group.aggregate.count > covered.count {
                 rows.push(ModelRow {
                     provider: None,
                     model: group.key,
-                    aggregate: group.aggregate,
+                    aggregate: remainder(&group.aggregate, &covered),
                 });
             }
         }
     }
     rows.sort_by_key(|row| std::cmp::Reverse(row.aggregate.count));
     Ok(rows)
+}
+
+/// The additive figures of `total` less those of `part`, without distributions.
+fn remainder(total: &Aggregate, part: &Aggregate) -> Aggregate {
+    let mut errors_by_class = total.errors_by_class;
+    for (left, taken) in errors_by_class.iter_mut().zip(part.errors_by_class) {
+        *left = left.saturating_sub(taken);
+    }
+    Aggregate {
+        count: total.count.saturating_sub(part.count),
+        error_count: total.error_count.saturating_sub(part.error_count),
+        errors_by_class,
+        input_tokens: total.input_tokens.saturating_sub(part.input_tokens),
+        output_tokens: total.output_tokens.saturating_sub(part.output_tokens),
+        cached_input_tokens: total
+            .cached_input_tokens
+            .saturating_sub(part.cached_input_tokens),
+        cache_write_input_tokens: total
+            .cache_write_input_tokens
+            .saturating_sub(part.cache_write_input_tokens),
+        reasoning_tokens: total.reasoning_tokens.saturating_sub(part.reasoning_tokens),
+        total_tokens: total.total_tokens.saturating_sub(part.total_tokens),
+        cost_usd: total
+            .cost_usd
+            .map(|cost| (cost - part.cost_usd.unwrap_or(0.0)).max(0.0)),
+        unpriced_count: total.unpriced_count.saturating_sub(part.unpriced_count),
+        ..Aggregate::default()
+    }
 }
 
 fn finish_reasons(counts: Vec<FinishReasonCount>) -> BTreeMap<Option<String>, Vec<(String, u64)>> {
@@ -266,6 +308,9 @@ fn comparison(rows: &[ModelRow], series: &[Series], buckets: &Buckets, params: &
     html! {
         section.panel #compare {
             h2 { @if totals.len() == 2 { "Side by side" } @else { "Model " (chosen[0]) } }
+            @for (model, total) in &totals {
+                @if total.count == 0 { p.error-message { "No call of model " (model) " in this range." } }
+            }
             div.compare {
                 @for (model, total) in &totals {
                     div {

@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Html;
-use glassbox_store::{Aggregate, GroupAggregate, GroupBy, TopTotal};
+use glassbox_store::{Aggregate, GroupAggregate, GroupBy, TopTotal, UserTotal};
 use maud::{Markup, html};
 
 use crate::UiState;
@@ -11,7 +11,7 @@ use crate::chart::{self, Buckets, Line, Unit};
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Frame, Section};
-use crate::pages::{MODEL_CALLS, metrics_filter, now_nanos};
+use crate::pages::{METRIC_FILTERS, MODEL_CALLS, metrics_filter, now_nanos};
 use crate::query::Params;
 use crate::range::TimeRange;
 
@@ -23,6 +23,7 @@ pub async fn page(
     State(state): State<UiState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&METRIC_FILTERS)?;
     let range = TimeRange::from_params(&params, now_nanos())?;
     let filter = metrics_filter(range, &params, &MODEL_CALLS);
     let mut previous_filter = filter.clone();
@@ -177,18 +178,18 @@ fn top_models(models: &[GroupAggregate], params: &Params) -> Markup {
     }
 }
 
-fn top_users(users: &[TopTotal], params: &Params) -> Markup {
+fn top_users(users: &[UserTotal], params: &Params) -> Markup {
     if users.is_empty() {
         return layout::empty("No calls carried a user id.");
     }
     html! {
         table {
-            thead { tr { th { "User" } th.num { "Calls" } th.num { "Cost" } th.num { "Errors" } } }
+            thead { tr { th { "User" } th.num { "Model calls" } th.num { "Cost" } th.num { "Errors" } } }
             tbody {
                 @for user in users {
                     tr {
-                        td { a href=(params.link("/traces", &[("user", Some(&user.key))])) { (user.key) } }
-                        td.num { (format::count(user.calls)) }
+                        td { a href=(params.link("/traces", &[("user_id", Some(&user.user_id))])) { (user.user_id) } }
+                        td.num { (format::count(user.model_calls)) }
                         td.num { (format::maybe_usd(user.cost_usd)) }
                         td.num { (format::count(user.errors)) }
                     }

@@ -25,6 +25,7 @@ pub async fn list(
     State(state): State<UiState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&["user_id", "service", "cursor"])?;
     let range = TimeRange::from_params(&params, now_nanos())?;
     let cursor = params
         .get("cursor")
@@ -34,7 +35,7 @@ pub async fn list(
     let filter = TraceFilter {
         from_unix_nano: Some(range.from),
         to_unix_nano: Some(range.to),
-        user_id: params.owned("user"),
+        user_id: params.owned("user_id"),
         service: params.owned("service"),
         ..TraceFilter::default()
     };
@@ -50,8 +51,8 @@ pub async fn list(
         .await?;
 
     let body = html! {
-        @if let Some(user) = params.get("user") {
-            p { "Sessions of user " strong { (user) } ". " a href=(params.link("/sessions", &[("user", None)])) { "Show every user" } }
+        @if let Some(user) = params.get("user_id") {
+            p { "Sessions of user " strong { (user) } ". " a href=(params.link("/sessions", &[("user_id", None)])) { "Show every user" } }
         }
         section.panel {
             @if sessions.is_empty() {
@@ -92,7 +93,7 @@ fn table(sessions: &[SessionSummary], params: &Params) -> Markup {
                 @for session in sessions {
                     tr class=[(session.error_count > 0).then_some("error")] {
                         td { a href={ "/sessions/" (path_segment(&session.session_id)) } { (session.session_id) } }
-                        td { @if let Some(user) = &session.user_id { a href=(params.link("/sessions", &[("user", Some(user))])) { (user) } } }
+                        td { @if let Some(user) = &session.user_id { a href=(params.link("/sessions", &[("user_id", Some(user))])) { (user) } } }
                         td.num { (session.trace_count) }
                         td.mono { (format::time(session.start_time_unix_nano)) }
                         td.mono { (format::time(session.end_time_unix_nano)) }
@@ -113,6 +114,7 @@ pub async fn detail(
     Path(session_id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&[])?;
     let Some((session, traces)) = state.store.session(session_id.clone()).await? else {
         return Err(PageError::NotFound(format!(
             "Session {session_id:?} is not stored."
@@ -130,9 +132,10 @@ pub async fn detail(
     }
 
     let body = html! {
+        div.range-bar { h1 { "Session " (session.session_id) } }
         div.stats {
             (layout::stat("Traces", format::count(session.trace_count), None, false))
-            (layout::stat("Errors", format::count(session.error_count), None, true))
+            (layout::stat("Failed spans", format::count(session.error_count), None, true))
             (layout::stat("Input tokens", format::maybe_count(session.input_tokens), None, false))
             (layout::stat("Output tokens", format::maybe_count(session.output_tokens), None, false))
             (layout::stat("Cost", format::maybe_usd(session.cost_usd), None, true))
@@ -140,9 +143,11 @@ pub async fn detail(
         }
         dl.facts.panel {
             dt { "Session id" } dd.mono { (session.session_id) }
-            @if let Some(user) = &session.user_id { dt { "User" } dd { (user) } }
+            @if let Some(user) = &session.user_id {
+                dt { "User" } dd { a href=(crate::query::with_query("/traces", &[("user_id", user), ("range", "30d")])) { (user) } }
+            }
             dt { "Started" } dd { (format::time(session.start_time_unix_nano)) " UTC" }
-            dt { "Traces" } dd { a href=(crate::query::with_query("/traces", &[("session", &session.session_id), ("range", "30d")])) { "List them" } }
+            dt { "Traces" } dd { a href=(crate::query::with_query("/traces", &[("session_id", &session.session_id), ("range", "30d")])) { "List them" } }
         }
         section.panel.conversation #conversation {
             @for rendered in turns { (rendered) }

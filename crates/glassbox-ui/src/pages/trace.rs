@@ -24,6 +24,7 @@ pub async fn page(
     Path(trace_id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&["span"])?;
     let id: TraceId = trace_id
         .parse()
         .map_err(|error| PageError::BadParameter("trace_id", format!("{error}")))?;
@@ -34,7 +35,7 @@ pub async fn page(
 
     let rows = waterfall::layout(&detail.spans);
     let body = html! {
-        (summary(&detail.trace))
+        (summary(&detail.trace, unpriced_calls(&detail.spans)))
         div.detail {
             section.panel {
                 h2 { "Waterfall" }
@@ -67,6 +68,14 @@ pub async fn page(
     ))
 }
 
+/// Counts the model calls whose cost is unknown, which the trace's cost leaves out.
+fn unpriced_calls(spans: &[Span]) -> usize {
+    spans
+        .iter()
+        .filter(|span| span.cost_status == Some(glassbox_model::CostStatus::Unpriced))
+        .count()
+}
+
 /// Picks the span named by `?span=`, else the first model call, else the first span.
 fn selected_span<'a>(
     detail: &'a TraceDetail,
@@ -90,7 +99,7 @@ fn selected_span<'a>(
         .or_else(|| detail.spans.first()))
 }
 
-fn summary(trace: &TraceSummary) -> Markup {
+fn summary(trace: &TraceSummary, unpriced: usize) -> Markup {
     html! {
         div.range-bar {
             h1 { "Trace " (trace.root_name.as_deref().unwrap_or("(unnamed)")) }
@@ -102,13 +111,16 @@ fn summary(trace: &TraceSummary) -> Markup {
             (layout::stat("Errors", format::count(trace.error_count), None, true))
             (layout::stat("Tokens", format::maybe_count(trace.total_tokens), None, false))
             (layout::stat("Cost", format::maybe_usd(trace.cost_usd), None, true))
+            @if unpriced > 0 {
+                (layout::stat("Calls without a price", format::count(unpriced as u64), None, true))
+            }
         }
         dl.facts.panel {
             dt { "Trace id" } dd.mono { (trace.trace_id) }
             dt { "Start" } dd { (format::time(trace.start_time_unix_nano)) " UTC" }
             dt { "Service" } dd { (trace.service_name.as_deref().unwrap_or("–")) }
             @if let Some(user) = &trace.user_id {
-                dt { "User" } dd { a href=(crate::query::with_query("/traces", &[("user", user)])) { (user) } }
+                dt { "User" } dd { a href=(crate::query::with_query("/traces", &[("user_id", user), ("range", "30d")])) { (user) } }
             }
             @if let Some(session) = &trace.session_id {
                 dt { "Session" } dd { a href={ "/sessions/" (path_segment(session)) } { (session) } }

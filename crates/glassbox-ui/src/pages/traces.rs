@@ -22,6 +22,18 @@ pub async fn page(
     State(state): State<UiState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, PageError> {
+    params.accept_only(&[
+        "service",
+        "model",
+        "provider",
+        "user_id",
+        "session_id",
+        "status",
+        "q",
+        "sort",
+        "min_duration_ms",
+        "cursor",
+    ])?;
     let range = TimeRange::from_params(&params, now_nanos())?;
     let filter = trace_filter(&params, range)?;
     let cursor = params
@@ -95,13 +107,23 @@ pub fn trace_filter(params: &Params, range: TimeRange) -> Result<TraceFilter, Pa
         service: params.owned("service"),
         model: params.owned("model"),
         provider: params.owned("provider"),
-        user_id: params.owned("user"),
-        session_id: params.owned("session"),
-        errors_only: params.flag("errors"),
+        user_id: params.owned("user_id"),
+        session_id: params.owned("session_id"),
+        errors_only: errors_only(params)?,
         text: params.owned("q"),
         min_duration_ms,
         order,
     })
+}
+
+fn errors_only(params: &Params) -> Result<bool, PageError> {
+    Ok(params
+        .parsed(
+            "status",
+            |text| (text == "error").then_some(true),
+            "\"error\", the only status filter of traces",
+        )?
+        .unwrap_or(false))
 }
 
 fn filters(params: &Params) -> Markup {
@@ -121,9 +143,9 @@ fn filters(params: &Params) -> Markup {
             (field("service", "Service", "service.name"))
             (field("model", "Model", "gpt-4o"))
             (field("provider", "Provider", "openai"))
-            (field("user", "User", "user id"))
-            (field("session", "Session", "session id"))
-            label.check { input type="checkbox" name="errors" value="1" checked[params.flag("errors")]; "Errors only" }
+            (field("user_id", "User", "user id"))
+            (field("session_id", "Session", "session id"))
+            label.check { input type="checkbox" name="status" value="error" checked[params.get("status") == Some("error")]; "Errors only" }
             button type="submit" { "Apply" }
             a href=(clear_link(params)) { "Clear" }
         }
@@ -184,7 +206,7 @@ fn table(traces: &[TraceSummary], params: &Params, order: TraceOrder) -> Markup 
                         td.num { (format::millis(trace.duration_ms())) }
                         td.num { (format::maybe_count(trace.total_tokens)) }
                         td.num { (format::maybe_usd(trace.cost_usd)) }
-                        td { @if let Some(user) = &trace.user_id { a href=(params.link("/traces", &[("user", Some(user))])) { (user) } } }
+                        td { @if let Some(user) = &trace.user_id { a href=(params.link("/traces", &[("user_id", Some(user))])) { (user) } } }
                         td { @if let Some(session) = &trace.session_id { a href={ "/sessions/" (path_segment(session)) } { (session) } } }
                     }
                 }
