@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod infra;
 mod metrics;
 mod params;
 mod points;
@@ -35,6 +36,8 @@ pub struct ApiState {
     pub config_prices: Arc<Vec<glassbox_enrich::CustomPrice>>,
     /// The gateway's counters, when the gateway is on.
     pub gateway: Option<Arc<glassbox_gateway::GatewayStats>>,
+    /// The health of the infrastructure collectors and scrape targets.
+    pub infra: Option<Arc<glassbox_infra::Registry>>,
 }
 
 /// The OpenAPI document.
@@ -51,6 +54,7 @@ pub struct ApiState {
         routes::list_sessions,
         routes::get_session,
         routes::health,
+        infra::targets,
         metrics::summary,
         metrics::timeseries,
         metrics::functions,
@@ -76,6 +80,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions", get(routes::list_sessions))
         .route("/api/v1/sessions/{session_id}", get(routes::get_session))
         .route("/api/v1/health", get(routes::health))
+        .route("/api/v1/infra/targets", get(infra::targets))
         .route("/api/v1/metrics/summary", get(metrics::summary))
         .route("/api/v1/metrics/timeseries", get(metrics::timeseries))
         .route("/api/v1/functions", get(metrics::functions))

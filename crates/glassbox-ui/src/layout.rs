@@ -24,9 +24,11 @@ pub enum Section {
     Sessions,
     /// `/users`.
     Users,
+    /// `/infra`.
+    Infra,
 }
 
-const SECTIONS: [(Section, &str, &str); 7] = [
+const SECTIONS: [(Section, &str, &str); 8] = [
     (Section::Overview, "/", "Overview"),
     (Section::Traces, "/traces", "Traces"),
     (Section::Models, "/models", "Models"),
@@ -34,6 +36,7 @@ const SECTIONS: [(Section, &str, &str); 7] = [
     (Section::Costs, "/costs", "Costs"),
     (Section::Sessions, "/sessions", "Sessions"),
     (Section::Users, "/users", "Users"),
+    (Section::Infra, "/infra", "Infrastructure"),
 ];
 
 /// The details of a page that its frame needs.

@@ -35,6 +35,8 @@ pub struct UiState {
     pub store: Arc<dyn Store>,
     /// The prices, for cached-token savings.
     pub enricher: Arc<Enricher>,
+    /// The health of the infrastructure collectors and scrape targets.
+    pub infra: Option<Arc<glassbox_infra::Registry>>,
 }
 
 /// Builds the dashboard's routes. Every response carries the security headers.
@@ -49,6 +51,7 @@ pub fn router(state: UiState) -> Router {
         .route("/sessions", get(pages::sessions::list))
         .route("/sessions/{session_id}", get(pages::sessions::detail))
         .route("/users", get(pages::users::page))
+        .route("/infra", get(pages::infra::page))
         .route("/assets/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .fallback(not_found)

@@ -164,10 +164,19 @@ struct ServeArgs {
     /// [default: https://api.anthropic.com].
     #[arg(long)]
     anthropic_base_url: Option<String>,
+    /// Scrape a Prometheus metrics URL; KIND is vllm, tgi, llamacpp, triton, sglang, dcgm
+    /// or prometheus. Repeat for more targets; they add to `[[infra.targets]]`.
+    #[arg(long, value_name = "KIND=URL", value_parser = parse_scrape)]
+    scrape: Vec<glassbox_infra::config::TargetConfig>,
     /// Fill the server with a synthetic workload: 7 days of history (unless the database
-    /// already contains traces), then one trace per second until shutdown.
+    /// already contains traces), then one trace per second until shutdown. Also turns on
+    /// the host collector.
     #[arg(long)]
     demo: bool,
+}
+
+fn parse_scrape(text: &str) -> Result<glassbox_infra::config::TargetConfig, String> {
+    glassbox_infra::parse_flag(text)
 }
 
 /// Starts logging to standard error; `GLASSBOX_LOG` (or `RUST_LOG`) sets the filter.
@@ -226,8 +235,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 openai_base_url: args.openai_base_url,
                 anthropic_base_url: args.anthropic_base_url,
             };
-            let config =
+            let mut config =
                 config::load(cli.config.as_deref(), flags).context("invalid configuration")?;
+            config.infra.targets.extend(args.scrape);
+            config
+                .infra
+                .validate()
+                .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
             runtime()?.block_on(crate::serve::run(config, args.demo))
         }
         Command::Demo(args) => runtime()?.block_on(demo::run(args.options())),

@@ -43,6 +43,8 @@ pub struct Config {
     pub anthropic_base_url: String,
     /// The gateway.
     pub gateway: glassbox_gateway::GatewayConfig,
+    /// Host and GPU collectors, scrape targets and retention of metric points.
+    pub infra: glassbox_infra::InfraConfig,
 }
 
 /// Prices that win over the built-in catalog.
@@ -98,6 +100,7 @@ impl Default for Config {
             openai_base_url: glassbox_gateway::upstream::OPENAI_BASE_URL.to_owned(),
             anthropic_base_url: glassbox_gateway::upstream::ANTHROPIC_BASE_URL.to_owned(),
             gateway: glassbox_gateway::GatewayConfig::default(),
+            infra: glassbox_infra::InfraConfig::default(),
         }
     }
 }

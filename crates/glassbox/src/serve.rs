@@ -10,6 +10,7 @@ use axum::Router;
 use axum::serve::ListenerExt;
 use glassbox_api::ApiState;
 use glassbox_gateway::Gateway;
+use glassbox_infra::Infra;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
 use glassbox_store::{SqliteOptions, SqliteStore, Store};
 use glassbox_ui::UiState;
@@ -55,11 +56,22 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         None
     };
     let gateway = start_gateway(&config, &ingest)?;
+    if demo {
+        config.infra.host.enabled = true;
+    }
+    let infra = Infra::start(
+        &config.infra,
+        ingest.writer().clone(),
+        Arc::clone(&store),
+        &shutdown,
+    )
+    .map_err(|message| anyhow::anyhow!("invalid infrastructure configuration: {message}"))?;
     let (servers, main_address) = start_listeners(
         &config,
         &store,
         ingest.clone(),
         gateway.as_ref().map(|(gateway, _)| Arc::clone(gateway)),
+        Arc::clone(infra.registry()),
         &shutdown,
     )
     .await?;
@@ -91,6 +103,7 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         let _ = calls.await;
     }
     drop(demo_provider);
+    infra.stopped().await;
     finish(servers, recorder_task, writer_task, store.as_ref()).await
 }
 
@@ -136,6 +149,7 @@ async fn start_listeners(
     store: &Arc<dyn Store>,
     ingest: Ingest,
     gateway: Option<Arc<Gateway>>,
+    infra: Arc<glassbox_infra::Registry>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<(JoinSet<anyhow::Result<()>>, SocketAddr)> {
     let mut servers = JoinSet::new();
@@ -147,11 +161,13 @@ async fn start_listeners(
         gateway: gateway
             .as_ref()
             .map(|gateway| Arc::clone(gateway.recorder().stats())),
+        infra: Some(Arc::clone(&infra)),
     })
     .merge(glassbox_ingest::http::router(ingest.clone()))
     .merge(glassbox_ui::router(UiState {
         store: Arc::clone(store),
         enricher: Arc::clone(ingest.enricher()),
+        infra: Some(infra),
     }));
     if let Some(gateway) = gateway {
         main_router = main_router.merge(glassbox_gateway::router(gateway));

@@ -46,6 +46,15 @@ impl WriteStore for TroubledStore {
     async fn rebuild_rollups(&self, _: u64, _: u64) -> Result<u64, StoreError> {
         Ok(0)
     }
+
+    async fn retain_metric_points(
+        &self,
+        _: u64,
+        _: u64,
+        _: i64,
+    ) -> Result<glassbox_store::RetentionSummary, StoreError> {
+        Ok(glassbox_store::RetentionSummary::default())
+    }
 }
 
 async fn call(harness: &Harness) {

@@ -42,6 +42,15 @@ impl WriteStore for GatedStore {
     async fn rebuild_rollups(&self, from: u64, to: u64) -> Result<u64, StoreError> {
         self.inner.rebuild_rollups(from, to).await
     }
+
+    async fn retain_metric_points(
+        &self,
+        _: u64,
+        _: u64,
+        _: i64,
+    ) -> Result<glassbox_store::RetentionSummary, StoreError> {
+        Ok(glassbox_store::RetentionSummary::default())
+    }
 }
 
 fn batch(trace: u8, spans: u8) -> WriteBatch {

@@ -2,6 +2,7 @@
 
 pub mod costs;
 pub mod functions;
+pub mod infra;
 pub mod models;
 pub mod overview;
 pub mod sessions;
