@@ -269,19 +269,19 @@ pub fn lines(title: &str, buckets: &Buckets, lines: &[Line], unit: Unit) -> Mark
 
 fn line_path(buckets: &Buckets, values: &[Option<f64>], max: f64) -> String {
     let mut path = String::new();
-    let mut pen_down = false;
     for (index, value) in values.iter().enumerate() {
-        match value {
-            Some(value) => {
-                let command = if pen_down { 'L' } else { 'M' };
-                path.push_str(&format!(
-                    "{command}{:.1},{:.1}",
-                    buckets.x(index),
-                    y(*value, max)
-                ));
-                pen_down = true;
-            }
-            None => pen_down = false,
+        let Some(value) = value else { continue };
+        let joined = index > 0 && values[index - 1].is_some();
+        let command = if joined { 'L' } else { 'M' };
+        path.push_str(&format!(
+            "{command}{:.1},{:.1}",
+            buckets.x(index),
+            y(*value, max)
+        ));
+        // A point with no neighbour gets a dot: a zero-length segment with round caps.
+        let alone = !joined && values.get(index + 1).is_none_or(|next| next.is_none());
+        if alone {
+            path.push_str("h0.01");
         }
     }
     path

@@ -11,6 +11,7 @@ use crate::chart::{self, Buckets, Line, Unit};
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Frame, Section};
+use crate::pages::servers;
 use crate::pages::{METRIC_FILTERS, MODEL_CALLS, metrics_filter, now_nanos};
 use crate::query::Params;
 use crate::range::TimeRange;
@@ -59,6 +60,8 @@ pub async fn page(
         breakdown("By service", "service", services, &params),
     ];
 
+    let self_hosted = self_hosted_costs(&state, range, &models).await?;
+    let self_hosted_total: f64 = self_hosted.iter().map(|row| row.cost).sum();
     let buckets = Buckets::new(range, step);
     let total: f64 = models
         .iter()
@@ -66,7 +69,10 @@ pub async fn page(
         .sum();
     let body = html! {
         div.stats {
-            (layout::stat("Total cost", format::usd(total), None, true))
+            (layout::stat("API cost", format::usd(total), None, true))
+            @if !self_hosted.is_empty() {
+                (layout::stat("Self-hosted cost", format::usd(self_hosted_total), None, true))
+            }
             (layout::stat("Model calls", format::count(models.iter().map(|group| group.aggregate.count).sum()), None, false))
             (layout::stat("Unpriced calls", format::count(models.iter().map(|group| group.aggregate.unpriced_count).sum()), None, true))
             (layout::stat("Cache savings", format::usd(savings(&state, &models, range.to).iter().map(|(_, _, saved)| saved).sum()), None, false))
@@ -76,6 +82,7 @@ pub async fn page(
             (breakdown("By model", "model", models.clone(), &params))
         }
         div.columns { @for table in breakdowns { (table) } }
+        @if !self_hosted.is_empty() { (self_hosted_table(&self_hosted)) }
         section.panel {
             h2 { "Most expensive traces" }
             (expensive_traces(&expensive))
@@ -101,6 +108,86 @@ pub async fn page(
         },
         body,
     ))
+}
+
+/// The cost of one self-hosted server over the range: its GPU-hours at its price, shared by
+/// the calls of the models it serves.
+struct SelfHosted {
+    target: String,
+    models: Vec<String>,
+    gpu_hours: f64,
+    cost: f64,
+    calls: u64,
+    tokens: u64,
+}
+
+async fn self_hosted_costs(
+    state: &UiState,
+    range: TimeRange,
+    models: &[GroupAggregate],
+) -> Result<Vec<SelfHosted>, PageError> {
+    let targets = state
+        .infra
+        .as_ref()
+        .map(|registry| registry.snapshot())
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for target in targets {
+        let Some(price) = target.gpu_hour_usd else {
+            continue;
+        };
+        let gpu_hours =
+            servers::up_hours(state.store.as_ref(), &target, range).await? * f64::from(target.gpus);
+        let served: Vec<&GroupAggregate> = models
+            .iter()
+            .filter(|group| {
+                group
+                    .key
+                    .as_deref()
+                    .is_some_and(|model| servers::serves(&target, model))
+            })
+            .collect();
+        rows.push(SelfHosted {
+            models: target.models.clone(),
+            gpu_hours,
+            cost: gpu_hours * price,
+            calls: served.iter().map(|group| group.aggregate.count).sum(),
+            tokens: served
+                .iter()
+                .map(|group| group.aggregate.total_tokens)
+                .sum(),
+            target: target.name,
+        });
+    }
+    Ok(rows)
+}
+
+fn self_hosted_table(rows: &[SelfHosted]) -> Markup {
+    html! {
+        section.panel #self-hosted {
+            h2 { "Self-hosted models" }
+            p.muted { "GPU-hours are the minutes the server answered its scrapes, times its GPUs; their cost is shared by the calls of its models." }
+            table {
+                thead { tr {
+                    th { "Server" } th { "Models" } th.num { "GPU-hours" } th.num { "Cost" } th.num { "Calls" }
+                    th.num { "Cost per call" } th.num { "Cost per 1,000 tokens" }
+                } }
+                tbody {
+                    @for row in rows {
+                        tr {
+                            td { (row.target) }
+                            td { @for model in &row.models { span.badge { (model) } } }
+                            td.num { (format!("{:.2}", row.gpu_hours)) }
+                            td.num { (format::usd(row.cost)) }
+                            td.num { (format::count(row.calls)) }
+                            td.num { @if row.calls > 0 { (format::usd(row.cost / row.calls as f64)) } @else { "–" } }
+                            td.num { @if row.tokens > 0 { (format::usd(row.cost / row.tokens as f64 * 1_000.0)) } @else { "–" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn stacks(buckets: &Buckets, series: &[glassbox_store::Series]) -> Vec<Line> {

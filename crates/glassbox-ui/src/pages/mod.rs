@@ -5,6 +5,7 @@ pub mod functions;
 pub mod infra;
 pub mod models;
 pub mod overview;
+pub mod servers;
 pub mod sessions;
 pub mod trace;
 pub mod traces;

@@ -15,6 +15,7 @@ use crate::chart::{self, Buckets, Line, Unit};
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Frame, Section};
+use crate::pages::servers;
 use crate::pages::{MODEL_CALLS, metrics_filter, now_nanos};
 use crate::query::Params;
 use crate::range::TimeRange;
@@ -54,6 +55,7 @@ pub async fn page(
         .timeseries(filter.clone(), Some(GroupBy::Model), step)
         .await?;
     let buckets = Buckets::new(range, step);
+    let servers = served_models(&state, range, &rows, &buckets).await?;
 
     let body = html! {
         (compare_form(&rows, &params))
@@ -66,6 +68,7 @@ pub async fn page(
                 (table(&rows, &reasons, &params))
             }
         }
+        (servers)
         @if !series.is_empty() {
             h2 { "Latency over time" }
             div.grid {
@@ -130,6 +133,110 @@ async fn model_rows(state: &UiState, filter: &MetricsFilter) -> Result<Vec<Model
     }
     rows.sort_by_key(|row| std::cmp::Reverse(row.aggregate.count));
     Ok(rows)
+}
+
+/// Puts the GPU utilization and token rate of each scraped inference server next to the
+/// output speed its models' calls measured.
+async fn served_models(
+    state: &UiState,
+    range: TimeRange,
+    rows: &[ModelRow],
+    buckets: &Buckets,
+) -> Result<Markup, PageError> {
+    let targets: Vec<glassbox_infra::TargetStatus> = state
+        .infra
+        .as_ref()
+        .map(|registry| registry.snapshot())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|target| !target.models.is_empty())
+        .collect();
+    if targets.is_empty() {
+        return Ok(html! {});
+    }
+    let store = state.store.as_ref();
+    let minute = 60 * 1_000_000_000;
+    let from = range.from / minute * minute;
+    let mut table_rows = Vec::new();
+    let mut utilization_lines = Vec::new();
+    let mut rate_lines = Vec::new();
+    for target in &targets {
+        let own = vec![("target".to_owned(), target.name.clone())];
+        let mut gpu =
+            servers::mean(store, "hw.gpu.utilization", from, range.to, own.clone()).await?;
+        let mut gpu_query = own.clone();
+        if gpu.is_none() {
+            gpu = servers::mean(store, "hw.gpu.utilization", from, range.to, Vec::new()).await?;
+            gpu_query.clear();
+        }
+        let rate = servers::mean(
+            store,
+            "inference.generation_tokens.rate",
+            from,
+            range.to,
+            own.clone(),
+        )
+        .await?;
+        for (name, lines, labels) in [
+            ("hw.gpu.utilization", &mut utilization_lines, gpu_query),
+            ("inference.generation_tokens.rate", &mut rate_lines, own),
+        ] {
+            let series = store
+                .metric_series(
+                    glassbox_store::PointQuery {
+                        name: name.to_owned(),
+                        from_unix_nano: from,
+                        to_unix_nano: range.to,
+                        labels,
+                    },
+                    range.step_seconds(),
+                )
+                .await?;
+            if let Some(first) = series.first() {
+                lines.push(Line {
+                    label: target.name.clone(),
+                    values: buckets.values_from_points(first, |step| step.mean),
+                });
+            }
+        }
+        for model in &target.models {
+            let mut calls = Aggregate::default();
+            for row in rows.iter().filter(|row| {
+                row.model.as_deref().is_some_and(|name| {
+                    servers::serves(target, name) && (name == model || model.ends_with(name))
+                })
+            }) {
+                calls.merge(&row.aggregate);
+            }
+            table_rows.push((target.name.clone(), model.clone(), gpu, rate, calls));
+        }
+    }
+    Ok(html! {
+        section.panel #servers {
+            h2 { "Self-hosted models: GPU utilization against tokens per second" }
+            table {
+                thead { tr {
+                    th { "Server" } th { "Model" } th.num { "Calls" } th.num { "GPU utilization (mean)" }
+                    th.num { "Server tokens/s (mean)" } th.num { "Output tokens/s per call (p50)" }
+                } }
+                tbody {
+                    @for (target, model, gpu, rate, calls) in &table_rows {
+                        tr {
+                            td { (target) } td { (model) }
+                            td.num { (format::count(calls.count)) }
+                            td.num { (gpu.map_or_else(|| "–".to_owned(), format::percent)) }
+                            td.num { (rate.map_or_else(|| "–".to_owned(), format::rate)) }
+                            td.num { (calls.output_tokens_per_second.quantile(0.5).map_or_else(|| "–".to_owned(), format::rate)) }
+                        }
+                    }
+                }
+            }
+            div.grid {
+                @if !utilization_lines.is_empty() { (chart::lines("GPU utilization", buckets, &utilization_lines, Unit::Share)) }
+                @if !rate_lines.is_empty() { (chart::lines("Server tokens per second", buckets, &rate_lines, Unit::Count)) }
+            }
+        }
+    })
 }
 
 /// The additive figures of `total` less those of `part`, without distributions.

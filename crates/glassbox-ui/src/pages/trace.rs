@@ -12,6 +12,7 @@ use crate::UiState;
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Frame, Section};
+use crate::pages::servers;
 use crate::query::{Params, path_segment};
 use crate::waterfall::{self, Row};
 
@@ -33,6 +34,10 @@ pub async fn page(
     };
     let selected = selected_span(&detail, &params)?;
 
+    let server_state = match selected {
+        Some(span) => server_state(&state, span).await?,
+        None => html! {},
+    };
     let rows = waterfall::layout(&detail.spans);
     let body = html! {
         (summary(&detail.trace, unpriced_calls(&detail.spans)))
@@ -46,6 +51,7 @@ pub async fn page(
             section.panel #span {
                 @if let Some(span) = selected {
                     (span_detail(span, &detail.trace))
+                    (server_state)
                 } @else {
                     (layout::empty("This trace has no spans."))
                 }
@@ -66,6 +72,51 @@ pub async fn page(
         },
         body,
     ))
+}
+
+/// Shows what each scraped server that serves the span's model reported around the call.
+async fn server_state(state: &UiState, span: &Span) -> Result<Markup, PageError> {
+    let Some(model) = span.requested_model().or(span.response_model.as_deref()) else {
+        return Ok(html! {});
+    };
+    let targets: Vec<glassbox_infra::TargetStatus> = state
+        .infra
+        .as_ref()
+        .map(|registry| registry.snapshot())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|target| servers::serves(target, model))
+        .collect();
+    let mut sections = Vec::new();
+    for target in &targets {
+        let mut values = Vec::new();
+        for (label, name, factor) in servers::AROUND_CALL {
+            let value = servers::around_call(
+                state.store.as_ref(),
+                target,
+                name,
+                span.start_time_unix_nano,
+                span.end_time_unix_nano,
+            )
+            .await?;
+            if let Some(value) = value {
+                values.push((label, value * factor));
+            }
+        }
+        sections.push(html! {
+            div.server-state data-target=(target.name) {
+                h3 { "What " (target.name) " reported around the call" }
+                @if values.is_empty() {
+                    p.muted { "No points of this server from one scrape interval before the call to one after." }
+                } @else {
+                    dl.facts {
+                        @for (label, value) in &values { dt { (label) } dd { (format::rate(*value)) } }
+                    }
+                }
+            }
+        });
+    }
+    Ok(html! { @for section in sections { (section) } })
 }
 
 /// Counts the model calls whose cost is unknown, which the trace's cost leaves out.

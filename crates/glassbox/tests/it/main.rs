@@ -9,6 +9,7 @@ mod demo;
 mod durability;
 mod fixtures;
 mod gateway;
+mod infra;
 mod otlp;
 mod server;
 mod ui;
