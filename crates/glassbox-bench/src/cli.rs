@@ -32,8 +32,11 @@ pub enum Command {
     /// Compare chat calls sent straight to a mock provider and through the gateway, at fixed
     /// rates, streamed and not; then find the most calls per second the gateway sustains.
     Gateway(GatewayArgs),
+    /// Measure the server's CPU while it scrapes many inference servers that serve a
+    /// recorded vLLM metrics page.
+    Scrape(ScrapeArgs),
     /// Run every benchmark in turn: ingest (OTLP/HTTP protobuf and JSON, gRPC), gateway,
-    /// queries and storage.
+    /// queries, storage and scrape.
     All(AllArgs),
 }
 
@@ -58,7 +61,7 @@ impl AllArgs {
             common.push("--glassbox".to_owned());
             common.push(binary.display().to_string());
         }
-        let runs: [&[&str]; 6] = [
+        let runs: [&[&str]; 7] = [
             &[
                 "ingest",
                 "--max",
@@ -79,6 +82,7 @@ impl AllArgs {
             &["gateway"],
             &["queries"],
             &["storage"],
+            &["scrape"],
         ];
         runs.iter()
             .map(|run| {
@@ -161,6 +165,65 @@ impl GatewayArgs {
             json_out: self
                 .json_out
                 .unwrap_or_else(|| PathBuf::from("target/bench/gateway.json")),
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScrapeArgs {
+    /// Targets to scrape [default: 50, or 5 with --short].
+    #[arg(long)]
+    targets: Option<usize>,
+    /// Seconds between scrapes of each target.
+    #[arg(long, default_value_t = 5)]
+    interval: u64,
+    /// Seconds of the measured window [default: 60, or 5 with --short].
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// A quick run for CI.
+    #[arg(long)]
+    short: bool,
+    /// The glassbox binary to start [default: `glassbox` in the directory of this program].
+    #[arg(long, value_name = "BIN")]
+    glassbox: Option<PathBuf>,
+    /// Directory in which the data directory is created and removed after the run
+    /// [default: the system's temporary directory].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Path of the JSON report [default: target/bench/scrape.json].
+    #[arg(long, value_name = "PATH")]
+    json_out: Option<PathBuf>,
+}
+
+impl ScrapeArgs {
+    /// Validates the arguments into settings.
+    pub fn into_settings(self) -> anyhow::Result<crate::scrape::ScrapeSettings> {
+        let targets = self.targets.unwrap_or(if self.short { 5 } else { 50 });
+        ensure!(
+            (1..=1_000).contains(&targets),
+            "--targets must be from 1 to 1000, got {targets}"
+        );
+        ensure!(
+            (1..=3_600).contains(&self.interval),
+            "--interval must be from 1 to 3600 seconds"
+        );
+        let seconds = self.seconds.unwrap_or(if self.short { 5 } else { 60 });
+        ensure!(
+            (1..=3_600).contains(&seconds),
+            "--seconds must be from 1 to 3600"
+        );
+        Ok(crate::scrape::ScrapeSettings {
+            targets,
+            interval_secs: if self.short { 1 } else { self.interval },
+            seconds,
+            binary: match self.glassbox {
+                Some(binary) => binary,
+                None => default_binary()?,
+            },
+            work_dir: self.work_dir.unwrap_or_else(std::env::temp_dir),
+            json_out: self
+                .json_out
+                .unwrap_or_else(|| PathBuf::from("target/bench/scrape.json")),
         })
     }
 }
@@ -433,7 +496,7 @@ mod tests {
             glassbox: Some(PathBuf::from("/opt/glassbox")),
         };
         let runs = all.runs();
-        assert_eq!(runs.len(), 6);
+        assert_eq!(runs.len(), 7);
         for arguments in runs {
             let cli = Cli::try_parse_from(&arguments).unwrap();
             assert!(!matches!(cli.command, Command::All(_)), "{arguments:?}");

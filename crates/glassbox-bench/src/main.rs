@@ -21,6 +21,7 @@ mod otlp_json;
 mod queries;
 mod report;
 mod rng;
+mod scrape;
 mod server;
 mod storage;
 mod template;
@@ -55,6 +56,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             runtime.block_on(storage::run(settings, json_out))
         }
         Command::Gateway(args) => runtime.block_on(gateway::run(args.into_settings()?)),
+        Command::Scrape(args) => runtime.block_on(scrape::run(args.into_settings()?)),
         Command::All(args) => {
             for arguments in args.runs() {
                 eprintln!("running: {}", arguments[1..].join(" "));

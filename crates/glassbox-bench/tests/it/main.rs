@@ -234,3 +234,33 @@ fn gateway_short() {
     );
     assert!(stdout.contains("gateway max:"), "{stdout}");
 }
+
+#[test]
+fn scrape_short() {
+    let work_dir = tempfile::tempdir().unwrap();
+    let report_path = work_dir.path().join("scrape.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
+        .args(["scrape", "--short", "--seconds", "2"])
+        .arg("--glassbox")
+        .arg(glassbox_binary())
+        .arg("--work-dir")
+        .arg(work_dir.path())
+        .arg("--json-out")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["targets"], 5);
+    assert_eq!(report["healthy_targets"], 5);
+    assert!(report["scrapes"].as_u64().unwrap() >= 10, "{report}");
+    assert!(
+        report["server_cpu_seconds"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+}
