@@ -132,9 +132,9 @@ fn histogram_detail(series: &Series<'_>, temporality: i32) -> Map<String, Value>
 
 /// Converts every family of a page into points under the names the page uses.
 ///
-/// NOTE: Python's `prometheus_client` writes a counter's or histogram's `_created` series as a
-/// gauge family of its own in format 0.0.4, and in the family in OpenMetrics. Both give the
-/// start time of the series, but only the 0.0.4 family also becomes raw gauge points.
+/// Python's `prometheus_client` writes a counter's or histogram's `_created` series as a gauge
+/// family of its own in format 0.0.4, and in the family in OpenMetrics. Both only give the
+/// start time of the series, so such gauge families become no points of their own.
 pub(crate) fn raw_points(
     exposition: &Exposition,
     index: &SampleIndex<'_>,
@@ -142,6 +142,9 @@ pub(crate) fn raw_points(
 ) -> Vec<MetricPoint> {
     let mut points = Vec::new();
     for family in &exposition.families {
+        if is_created_family(exposition, family) {
+            continue;
+        }
         match family.kind {
             FamilyKind::Counter => counter_points(family, index, scrape, &mut points),
             FamilyKind::Histogram => histogram_points(family, index, scrape, &mut points),
@@ -153,6 +156,21 @@ pub(crate) fn raw_points(
         }
     }
     points
+}
+
+/// Returns true for a gauge family `X_created` beside a counter, histogram or summary `X`
+/// (or `X_total`).
+fn is_created_family(exposition: &Exposition, family: &Family) -> bool {
+    let Some(base) = family.name.strip_suffix("_created") else {
+        return false;
+    };
+    family.kind == FamilyKind::Gauge
+        && exposition.families.iter().any(|other| {
+            matches!(
+                other.kind,
+                FamilyKind::Counter | FamilyKind::Histogram | FamilyKind::Summary
+            ) && (other.name == base || other.name.strip_suffix("_total") == Some(base))
+        })
 }
 
 fn gauge_points(family: &Family, scrape: &Scrape<'_>, points: &mut Vec<MetricPoint>) {

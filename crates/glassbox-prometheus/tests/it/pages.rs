@@ -111,9 +111,15 @@ fn raw_points_cover_every_sample() {
             let found = converted.raw.iter().any(|point| {
                 point.name == family.name || family.samples.iter().any(|s| s.name == point.name)
             });
+            // A 0.0.4 `_created` gauge family only carries start times of its counter.
+            let created = family.name.strip_suffix("_created").is_some_and(|base| {
+                exposition.families.iter().any(|other| {
+                    other.name == base || other.name.strip_suffix("_total") == Some(base)
+                })
+            });
             assert_eq!(
                 found,
-                !family.samples.is_empty(),
+                !family.samples.is_empty() && !created,
                 "{name}: family {}",
                 family.name
             );
