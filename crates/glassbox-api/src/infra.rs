@@ -30,7 +30,7 @@ pub struct TargetView {
     health: String,
     last_scrape: Option<String>,
     last_success: Option<String>,
-    /// Why the last attempt failed, or why the collector cannot run.
+    /// The reason the last attempt failed, or the collector cannot run.
     last_error: Option<String>,
     scrapes: u64,
     failures: u64,

@@ -1,5 +1,5 @@
 //! `glassbox-bench scrape`: the CPU that `glassbox serve` spends scraping many inference
-//! servers. Loopback servers in this process serve a recorded vLLM metrics page; the server
+//! servers. Loopback servers in this process serve a recorded vLLM metrics page. The server
 //! scrapes each on a fixed interval, and its CPU time is read from `/proc` over a window.
 
 use std::path::PathBuf;

@@ -15,9 +15,10 @@ pub enum Health {
     Pending,
     /// The last scrape succeeded.
     Healthy,
-    /// The last scrape failed; `last_error` says why.
+    /// The last scrape failed; `last_error` gives the reason.
     Unhealthy,
-    /// The collector cannot run on this machine (no GPU driver, say); `last_error` says why.
+    /// The collector cannot run on this machine (no GPU driver, say); `last_error` gives the
+    /// reason.
     Unavailable,
 }
 
@@ -26,7 +27,7 @@ pub enum Health {
 pub struct LatestValue {
     /// The canonical metric name.
     pub name: String,
-    /// What the value is of, when the target reports several (a GPU, a model, a disk).
+    /// The subject of the value, when the target reports several (a GPU, a model, a disk).
     pub of: Option<String>,
     /// The value.
     pub value: f64,
@@ -49,7 +50,7 @@ pub struct TargetStatus {
     pub last_scrape_unix_nano: Option<u64>,
     /// Time of the last success.
     pub last_success_unix_nano: Option<u64>,
-    /// Why the last attempt failed, or why the collector cannot run.
+    /// The reason the last attempt failed, or the collector cannot run.
     pub last_error: Option<String>,
     /// Attempts since start.
     pub scrapes: u64,
@@ -72,7 +73,7 @@ pub struct TargetStatus {
 }
 
 impl TargetStatus {
-    /// A target that has not been scraped yet.
+    /// Creates the status of a target that has not been scraped yet.
     pub fn pending(
         name: &str,
         kind: &str,

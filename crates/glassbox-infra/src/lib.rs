@@ -117,7 +117,7 @@ impl Infra {
         Ok(Infra { registry, tasks })
     }
 
-    /// The registry of every collector and target.
+    /// Returns the registry of every collector and target.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -128,7 +128,8 @@ impl Infra {
     }
 }
 
-/// The URL as shown: without user name, password or query, which may carry secrets.
+/// Formats the URL for display, without user name, password or query, which may carry
+/// secrets.
 fn shown_url(url: &http::Uri) -> String {
     let host = url.host().unwrap_or_default();
     let port = url

@@ -18,16 +18,16 @@ use crate::health::{LatestValue, SharedRegistry};
 use crate::target::Target;
 use crate::{now_nanos, wait_or_stop};
 
-/// Why one scrape failed.
+/// The reason one scrape failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {
-    /// No answer within the timeout.
+    /// No response within the timeout.
     #[error("timed out after {0} s")]
     Timeout(u64),
     /// The connection or request failed.
     #[error("request failed: {0}")]
     Request(String),
-    /// The server answered with a status other than 200.
+    /// The server responded with a status other than 200.
     #[error("answered HTTP {status}: {body}")]
     Status {
         /// The status code.
@@ -54,7 +54,7 @@ pub enum ScrapeError {
 pub struct Scraper {
     /// The HTTP client, shared by every target.
     pub client: UpstreamClient,
-    /// Where points go.
+    /// The writer of the points.
     pub writer: BatchWriter,
     /// The registry to report to.
     pub registry: SharedRegistry,
@@ -184,7 +184,7 @@ fn describe(error: &hyper_util::client::legacy::Error) -> String {
     text
 }
 
-/// The models a server reported through `model` labels.
+/// Collects the models a server reported through `model` labels.
 fn models_of(points: &[glassbox_model::MetricPoint]) -> Vec<String> {
     let models: BTreeSet<String> = points
         .iter()

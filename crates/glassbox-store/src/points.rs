@@ -50,7 +50,7 @@ pub struct MetricName {
     pub points: u64,
 }
 
-/// What one retention pass removed or merged.
+/// The counts of one retention pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionSummary {
     /// Points older than the retention, deleted.

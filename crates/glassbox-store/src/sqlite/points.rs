@@ -119,7 +119,7 @@ pub(crate) fn retain(
         step
     ];
 
-    // Gauges: one mean point per step, unless the step already holds a single point.
+    // Gauges: one mean point per step, unless the step already has a single point.
     transaction.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS downsampled (
             name TEXT, kind TEXT, unit TEXT, service_name TEXT, labels TEXT, time_ns INTEGER,

@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::response::Html;
 use glassbox_infra::{Health, TargetStatus};
-use glassbox_store::{PointQuery, PointSeries};
+use glassbox_store::{MetricName, PointQuery, PointSeries};
 use maud::{Markup, html};
 
 use crate::UiState;
@@ -169,6 +169,18 @@ pub async fn page(
         }
     }
 
+    let names = state.store.metric_names(range.from, range.to).await?;
+    let shown: Vec<&str> = HOST_CHARTS
+        .iter()
+        .chain(&GPU_CHARTS)
+        .chain(&SERVER_CHARTS)
+        .map(|spec| spec.metric)
+        .collect();
+    let others: Vec<&MetricName> = names
+        .iter()
+        .filter(|name| !shown.contains(&name.name.as_str()))
+        .collect();
+
     let body = html! {
         section.panel {
             h2 { "Collectors and scrape targets" }
@@ -179,6 +191,25 @@ pub async fn page(
             }
         }
         @for section in sections { (section) }
+        @if !others.is_empty() {
+            section.panel #metric-names {
+                h2 { "Every metric of the range" }
+                p.muted { "OTLP metrics sent by instrumentations and exporters, and every scraped or collected metric under its own name. Each links to its points as JSON." }
+                table {
+                    thead { tr { th { "Metric" } th { "Kind" } th { "Unit" } th.num { "Points" } } }
+                    tbody {
+                        @for name in &others {
+                            tr {
+                                td { a href=(points_link(&name.name, range)) { (name.name) } }
+                                td { (name.kind) }
+                                td { (name.unit.as_deref().unwrap_or("")) }
+                                td.num { (format::count(name.points)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
     Ok(layout::page(
         &Frame {
@@ -190,6 +221,17 @@ pub async fn page(
         },
         body,
     ))
+}
+
+fn points_link(name: &str, range: TimeRange) -> String {
+    crate::query::with_query(
+        "/api/v1/metrics/points",
+        &[
+            ("name", name),
+            ("from", &format::rfc3339(range.from)),
+            ("to", &format::rfc3339(range.to)),
+        ],
+    )
 }
 
 async fn series(

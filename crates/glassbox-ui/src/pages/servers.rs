@@ -1,4 +1,4 @@
-//! What the scraped inference servers reported, for the pages that put it next to calls: the
+//! Figures of the scraped inference servers for the pages that put them next to calls: the
 //! state of a server around one call, GPU utilization against tokens per second per model,
 //! and the cost of self-hosted models from their GPU-hours.
 
@@ -33,7 +33,7 @@ pub fn serves(target: &TargetStatus, model: &str) -> bool {
     })
 }
 
-/// The mean of a metric over `[from, to)`, across every series that matches `labels`.
+/// Computes the mean of a metric over `[from, to)`, across every series that matches `labels`.
 pub async fn mean(
     store: &dyn Store,
     name: &str,
@@ -60,7 +60,7 @@ pub async fn mean(
     Ok((!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64))
 }
 
-/// The value of a target's metric around a call: the mean of its points from one scrape
+/// Computes the value of a target's metric around a call: the mean of its points from one scrape
 /// interval before the call to one after. GPU utilization falls back to the host's GPU
 /// collector when the target reports none.
 pub async fn around_call(
@@ -80,7 +80,7 @@ pub async fn around_call(
     Ok(value)
 }
 
-/// Hours during which a target answered, measured from its stored points per minute.
+/// Computes the hours during which a target responded, from its stored points per minute.
 pub async fn up_hours(
     store: &dyn Store,
     target: &TargetStatus,

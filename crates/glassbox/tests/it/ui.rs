@@ -1,6 +1,7 @@
-//! The dashboard of a real `glassbox serve --demo`, filled with the recorded fixture payloads
-//! and a span whose prompt is hostile HTML. Plain HTTP checks status codes, headers and
-//! escaping; headless Chromium checks console errors, values, filters, links and script.
+//! The dashboard of a real `glassbox serve`, filled with the recorded fixture payloads, the
+//! demo's history and a span whose prompt is hostile HTML. Plain HTTP checks status codes,
+//! headers and escaping; headless Chromium checks console errors, values, filters, links and
+//! script.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,6 +10,18 @@ use serde_json::{Value, json};
 use crate::browser::{self, Browser};
 use crate::fixtures::{all_payloads, post_http};
 use crate::server::Server;
+
+/// The pages of the navigation.
+const LISTING_PAGES: [&str; 8] = [
+    "/",
+    "/traces",
+    "/models",
+    "/functions",
+    "/costs",
+    "/sessions",
+    "/users",
+    "/infra",
+];
 
 /// Prompt text that would run script if the dashboard did not escape it.
 const HOSTILE_PROMPT: &str =
@@ -69,7 +82,30 @@ fn hostile_payload(at: u64) -> Value {
 
 /// A demo server with every fixture payload and the hostile trace.
 async fn filled_server() -> (Server, u64) {
-    let server = Server::start_demo();
+    // The demo's history without live traffic, so nothing changes while pages are compared
+    // with the API, and the host collector for the Infrastructure page.
+    let server = Server::start_in_temp(&[("GLASSBOX_INFRA__HOST__ENABLED", "true")]);
+    let backfill = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args([
+            "demo",
+            "--backfill",
+            "3d",
+            "--traces",
+            "1500",
+            "--seed",
+            "7",
+            "--target",
+        ])
+        .arg(&server.otlp_http)
+        .env("GLASSBOX_LOG", "warn")
+        .env_remove("GLASSBOX_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        backfill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backfill.stderr)
+    );
     for payload in all_payloads() {
         let (status, body) = post_http(&server.api, &payload).await;
         assert_eq!(
@@ -88,30 +124,12 @@ async fn filled_server() -> (Server, u64) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    // The range every comparison uses: all fixtures, and nothing the live demo still writes.
-    let to = now_nanos() - 60 * 1_000_000_000;
     wait_for_trace(&server, HOSTILE_TRACE).await;
-    wait_for_history(&server, to).await;
+    // The range every comparison uses: everything sent, ending on a whole minute since
+    // summaries read per-minute rollups.
+    let minute = 60 * 1_000_000_000;
+    let to = (now_nanos() / minute + 2) * minute;
     (server, to)
-}
-
-/// Waits until the demo's history is written: the count of model calls up to `to` stops
-/// changing.
-async fn wait_for_history(server: &Server, to: u64) {
-    let path = format!(
-        "/api/v1/metrics/summary?from=2000-01-01T00:00:00Z&to={}",
-        rfc3339(to)
-    );
-    let mut last = None;
-    for _ in 0..60 {
-        let count = server.get_json(&path).await["groups"][0]["count"].as_u64();
-        if count.is_some() && count == last {
-            return;
-        }
-        last = count;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    panic!("the demo history did not settle within a minute");
 }
 
 async fn wait_for_trace(server: &Server, trace_id: &str) {
@@ -137,18 +155,16 @@ async fn get(server: &Server, path: &str) -> (u16, reqwest::header::HeaderMap, S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_answer_with_safe_headers_and_escaped_text() {
     let (server, _) = filled_server().await;
-    for path in [
-        "/",
-        "/traces",
-        "/models",
-        "/functions",
-        "/costs",
-        "/sessions",
-        "/users",
-        "/sessions/hostile-session",
-        &format!("/traces/{HOSTILE_TRACE}"),
-        "/traces?range=30d&sort=slowest",
-    ] {
+    let detail_pages = [
+        "/sessions/hostile-session".to_owned(),
+        format!("/traces/{HOSTILE_TRACE}"),
+        "/traces?range=30d&sort=slowest".to_owned(),
+    ];
+    for path in LISTING_PAGES
+        .iter()
+        .copied()
+        .chain(detail_pages.iter().map(String::as_str))
+    {
         let (status, headers, body) = get(&server, path).await;
         assert_eq!(status, 200, "{path}: {body}");
         let policy = headers["content-security-policy"].to_str().unwrap();
@@ -286,15 +302,7 @@ async fn dashboard_in_headless_chromium() {
     );
 
     // Every page loads without console errors.
-    for path in [
-        "/",
-        "/traces",
-        "/models",
-        "/functions",
-        "/costs",
-        "/sessions",
-        "/users",
-    ] {
+    for path in LISTING_PAGES {
         open(&browser, &format!("{base}{path}?{range}")).await;
     }
 
@@ -426,7 +434,17 @@ async fn dashboard_in_headless_chromium() {
     // Costs count the same model calls as the API.
     open(&browser, &format!("{base}/costs?{range}")).await;
     let stats = texts(&browser, ".stat").await;
+    let now = server
+        .get_json(&format!("/api/v1/metrics/summary?{range}"))
+        .await;
     let calls = count_text(total["count"].as_u64().unwrap());
+    assert!(
+        stats
+            .iter()
+            .any(|stat| stat.starts_with("Model calls") && stat.contains(&calls)),
+        "{calls} then {}: {stats:?}",
+        now["groups"][0]["count"]
+    );
     assert!(
         stats
             .iter()
