@@ -79,7 +79,7 @@ pub async fn page(
         }
         div.columns {
             (chart::stacked("Cost by model", &buckets, &stacks(&buckets, &series), Unit::Usd))
-            (breakdown("By model", "model", models.clone(), &params))
+            (breakdown("By model", "model", with_self_hosted(&models, &self_hosted), &params))
         }
         div.columns { @for table in breakdowns { (table) } }
         @if !self_hosted.is_empty() { (self_hosted_table(&self_hosted)) }
@@ -110,6 +110,31 @@ pub async fn page(
     ))
 }
 
+/// Gives the models of self-hosted servers their share of the server's cost, by calls, so
+/// they appear beside API models.
+fn with_self_hosted(models: &[GroupAggregate], servers: &[SelfHosted]) -> Vec<GroupAggregate> {
+    models
+        .iter()
+        .map(|group| {
+            let mut group = group.clone();
+            let Some(model) = group.key.as_deref() else {
+                return group;
+            };
+            let share: f64 = servers
+                .iter()
+                .filter(|server| {
+                    server.calls > 0 && server.model_names.iter().any(|name| name == model)
+                })
+                .map(|server| server.cost * group.aggregate.count as f64 / server.calls as f64)
+                .sum();
+            if share > 0.0 {
+                group.aggregate.cost_usd = Some(group.aggregate.cost_usd.unwrap_or(0.0) + share);
+            }
+            group
+        })
+        .collect()
+}
+
 /// The cost of one self-hosted server over the range: its GPU-hours at its price, shared by
 /// the calls of the models it serves.
 struct SelfHosted {
@@ -119,6 +144,8 @@ struct SelfHosted {
     cost: f64,
     calls: u64,
     tokens: u64,
+    /// The model names of the calls it served, as spans carry them.
+    model_names: Vec<String>,
 }
 
 async fn self_hosted_costs(
@@ -152,6 +179,10 @@ async fn self_hosted_costs(
             gpu_hours,
             cost: gpu_hours * price,
             calls: served.iter().map(|group| group.aggregate.count).sum(),
+            model_names: served
+                .iter()
+                .filter_map(|group| group.key.clone())
+                .collect(),
             tokens: served
                 .iter()
                 .map(|group| group.aggregate.total_tokens)

@@ -151,4 +151,12 @@ async fn scraped_server_shows_beside_its_calls() {
     assert!(models.contains("Self-hosted models: GPU utilization against tokens per second"));
     let costs = page(&server, "/costs?range=15m").await;
     assert!(costs.contains("Self-hosted cost") && costs.contains("GPU-hours"));
+    // The served model appears with its share of the server's cost beside API models.
+    let link = "model=meta-llama%2FLlama-3.1-8B-Instruct\">";
+    let row = costs
+        .split(link)
+        .nth(1)
+        .expect("a cost row of the served model");
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains('$'), "{row}");
 }
