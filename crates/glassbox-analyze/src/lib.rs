@@ -1,0 +1,111 @@
+//! Rule-based analyzers that run on every LLM span at ingest.
+//!
+//! [`analyze`] takes a span of kind `llm` after normalization and before storage, and
+//! returns [`Flag`]s, each with the analyzer that raised it, a finding name, a message for
+//! people and the byte range it points at. The analyzers are regular expressions, checksums
+//! and word lists. They call no model, do no I/O and do not log. They prefer missing a finding
+//! to raising a false one.
+//!
+//! | analyzer | findings | reads |
+//! |---|---|---|
+//! | `pii` | `email`, `phone`, `credit_card`, `iban`, `us_ssn`, `uk_nino`, `fr_nir`, `ipv4`, `ipv6` | every message and tool call argument |
+//! | `secrets` | `openai_api_key`, `anthropic_api_key`, `aws_access_key`, `aws_secret_key`, `github_token`, `google_api_key`, `slack_token`, `stripe_secret_key`, `huggingface_token`, `jwt`, `private_key` | every message and tool call argument |
+//! | `prompt_injection` | `ignore_instructions`, `jailbreak`, `system_prompt_leak`, `special_tokens`, `hidden_text` | user messages and tool results |
+//! | `refusal` | `refusal` | the opening of each output message, and the finish reasons |
+//! | `empty_output` | `empty` | the output messages |
+//! | `truncation` | `length` | the finish reasons |
+//! | `invalid_json` | `invalid_json` | the output, when the request asked for JSON |
+//! | `language` | `language:xx`, the output's ISO 639-1 code | the last user message and the output |
+//!
+//! With [`AnalyzerConfig::mask_pii`] or [`AnalyzerConfig::mask_secrets`], `analyze` also
+//! rewrites the span. Each match becomes a placeholder (`[EMAIL]`, `[CREDIT_CARD]`,
+//! `[SECRET]`) in the message contents and tool call arguments. The original text is also
+//! replaced wherever it appears again in the span's attributes, event attributes and
+//! metadata. Flag positions then point at the placeholders in the masked text, and the
+//! analyzers that run after masking (injection, refusal, JSON, language) read the masked
+//! text.
+//!
+//! ```
+//! use glassbox_analyze::{Analyzer, AnalyzerConfig, analyze};
+//! use glassbox_model::{Message, Span, SpanId, SpanKind, TraceId};
+//!
+//! let mut span = Span::new(TraceId([1; 16]), SpanId([2; 8]), "chat gpt-4o");
+//! span.kind = SpanKind::Llm;
+//! span.input_messages = Some(vec![Message::text("user", "Mail me at jane.doe@acme.io")]);
+//! span.output_messages = Some(vec![Message::text("assistant", "Done.")]);
+//!
+//! let config = AnalyzerConfig { mask_pii: true, ..AnalyzerConfig::default() };
+//! let analysis = analyze(&mut span, &config);
+//!
+//! let flag = &analysis.flags[0];
+//! assert_eq!((flag.analyzer, flag.finding.as_str()), (Analyzer::Pii, "email"));
+//! let masked = span.input_messages.as_ref().unwrap()[0].content.as_deref().unwrap();
+//! assert_eq!(masked, "Mail me at [EMAIL]");
+//! assert_eq!(&masked[flag.location.start..flag.location.end], "[EMAIL]");
+//! ```
+
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod analyzer;
+mod checks;
+mod completion;
+mod detection;
+mod flag;
+mod injection;
+mod json_output;
+mod language;
+mod pattern;
+mod pii;
+mod quoting;
+mod refusal;
+mod secrets;
+mod sensitive;
+
+use glassbox_model::{Span, SpanKind};
+
+pub use analyzer::{Analyzer, AnalyzerConfig};
+pub use flag::{Analysis, Flag, Location, Part};
+pub use language::{SAMPLE_BYTES, detect_language, language_name};
+
+/// Runs the enabled analyzers on a span of kind `llm`; other spans get an empty analysis and
+/// are left unchanged.
+///
+/// When [`AnalyzerConfig::mask_pii`] or [`AnalyzerConfig::mask_secrets`] is set, the span is
+/// rewritten so the original values are not stored, and flag positions refer to the masked
+/// text. Flags come grouped by analyzer in the order of [`Analyzer::ALL`], and by position
+/// within an analyzer. The result depends only on the span and the configuration.
+pub fn analyze(span: &mut Span, config: &AnalyzerConfig) -> Analysis {
+    let mut analysis = Analysis::default();
+    if span.kind != SpanKind::Llm {
+        return analysis;
+    }
+
+    sensitive::scan_span(span, config, &mut analysis.flags);
+
+    let span: &Span = span;
+    let flags = &mut analysis.flags;
+    if config.is_enabled(Analyzer::PromptInjection) {
+        flags.extend(checks::prompt_injection(span));
+    }
+    if config.is_enabled(Analyzer::Refusal) {
+        flags.extend(checks::refusal(span));
+    }
+    if config.is_enabled(Analyzer::EmptyOutput) {
+        flags.extend(checks::empty_output(span));
+    }
+    if config.is_enabled(Analyzer::Truncation) {
+        flags.extend(checks::truncation(span));
+    }
+    if config.is_enabled(Analyzer::InvalidJson) {
+        flags.extend(checks::invalid_json(span));
+    }
+
+    if config.is_enabled(Analyzer::Language) {
+        let languages = checks::languages(span);
+        analysis.input_language = languages.input.map(str::to_owned);
+        analysis.output_language = languages.output.map(str::to_owned);
+        analysis.flags.extend(languages.flag);
+    }
+    analysis
+}
