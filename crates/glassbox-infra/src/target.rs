@@ -103,16 +103,21 @@ impl Target {
         let url: Uri = config
             .url
             .parse()
-            .map_err(|error| format!("invalid scrape URL {:?}: {error}", config.url))?;
+            .map_err(|error| format!("invalid scrape URL {:?}: {error}", redacted(&config.url)))?;
         if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
             return Err(format!(
                 "invalid scrape URL {:?}: use http:// or https:// with a host, such as http://127.0.0.1:8000/metrics",
-                config.url
+                redacted(&config.url)
             ));
         }
+        // The default name leaves out any user name and password of the URL.
         let name = config.name.clone().unwrap_or_else(|| {
-            let authority = url.authority().map_or("", |authority| authority.as_str());
-            format!("{}@{authority}", config.kind.as_str())
+            let host = url.host().unwrap_or_default();
+            let port = url
+                .port()
+                .map(|port| format!(":{port}"))
+                .unwrap_or_default();
+            format!("{}@{host}{port}", config.kind.as_str())
         });
         if name.trim().is_empty() {
             return Err(format!(
@@ -159,18 +164,31 @@ impl Target {
     }
 }
 
+/// Hides the user name and password of a URL, for messages.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// Parses the `--scrape KIND=URL` flag into a target with default settings.
 pub fn parse_flag(text: &str) -> Result<TargetConfig, String> {
     let names: Vec<&str> = KINDS.iter().map(|kind| kind.as_str()).collect();
     let Some((kind, url)) = text.split_once('=') else {
         return Err(format!(
-            "invalid --scrape {text:?}: expected KIND=URL with KIND one of {}",
+            "invalid --scrape {:?}: expected KIND=URL with KIND one of {}",
+            redacted(text),
             names.join(", ")
         ));
     };
     let kind = TargetKind::parse(kind.trim()).ok_or_else(|| {
         format!(
-            "invalid --scrape {text:?}: unknown kind {kind:?}, expected one of {}",
+            "invalid --scrape: unknown kind {kind:?}, expected one of {}",
             names.join(", ")
         )
     })?;
@@ -199,6 +217,16 @@ mod tests {
         assert_eq!(target.name, "vllm@127.0.0.1:8000");
         assert_eq!(target.interval, Duration::from_secs(15));
         assert_eq!(target.gpus, 1);
+    }
+
+    #[test]
+    fn default_names_leave_out_credentials() {
+        let config = parse_flag("vllm=http://user:secret@127.0.0.1:8000/metrics").unwrap();
+        let target = Target::resolve(&config, &ScrapeDefaults::default()).unwrap();
+        assert_eq!(target.name, "vllm@127.0.0.1:8000");
+        let broken = parse_flag("vllm=ftp://user:secret@127.0.0.1/metrics").unwrap();
+        let error = Target::resolve(&broken, &ScrapeDefaults::default()).unwrap_err();
+        assert!(!error.contains("secret"), "{error}");
     }
 
     #[test]
