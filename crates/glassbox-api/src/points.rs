@@ -100,7 +100,7 @@ fn labels(text: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     text.split(',')
         .map(|pair| {
             pair.split_once('=')
-                .filter(|(key, _)| !key.trim().is_empty())
+                .filter(|(key, value)| !key.trim().is_empty() && !value.trim().is_empty())
                 .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
                 .ok_or_else(|| {
                     ApiError::invalid_parameter(

@@ -186,8 +186,15 @@ impl InfraConfig {
         if let Some((_, message)) = checks.iter().find(|(ok, _)| !ok) {
             return Err((*message).to_owned());
         }
+        let mut names = std::collections::HashSet::new();
         for target in &self.targets {
-            crate::target::Target::resolve(target, &self.scrape)?;
+            let resolved = crate::target::Target::resolve(target, &self.scrape)?;
+            if !names.insert(resolved.name.clone()) {
+                return Err(format!(
+                    "two scrape targets are named {:?}; give each a distinct name",
+                    resolved.name
+                ));
+            }
         }
         Ok(())
     }

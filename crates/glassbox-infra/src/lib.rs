@@ -106,6 +106,12 @@ impl Infra {
                 status.gpu_hour_usd = target.gpu_hour_usd;
                 status.gpus = target.gpus;
                 let index = registry.add(status);
+                tracing::info!(
+                    target = %target.name,
+                    kind = target.kind.as_str(),
+                    interval_secs = target.interval.as_secs(),
+                    "scraping"
+                );
                 tasks.spawn(scraper.clone().run(target, index, shutdown.clone()));
             }
         }

@@ -66,6 +66,7 @@ impl Scraper {
     /// Scrapes `target` on its interval until `shutdown` turns true.
     pub async fn run(self, target: Target, index: usize, mut shutdown: watch::Receiver<bool>) {
         let mut mapper = Mapper::new(target.kind.server_kind());
+        let mut last_logged: Option<String> = None;
         // Spread the first scrapes of many targets over one interval.
         let jitter = target.interval.mul_f64(fastrand::f64());
         let mut next = tokio::time::Instant::now() + jitter;
@@ -74,24 +75,42 @@ impl Scraper {
                 return;
             }
             next += target.interval;
-            self.scrape(&target, index, &mut mapper).await;
+            self.scrape(&target, index, &mut mapper, &mut last_logged)
+                .await;
         }
     }
 
-    async fn scrape(&self, target: &Target, index: usize, mapper: &mut Mapper) {
+    /// Scrapes once. A failure is logged when it differs from the last one logged, so a
+    /// target that stays down does not fill the log.
+    async fn scrape(
+        &self,
+        target: &Target,
+        index: usize,
+        mapper: &mut Mapper,
+        last_logged: &mut Option<String>,
+    ) {
         let at = now_nanos();
         let started = Instant::now();
         let outcome = self.scrape_once(target, mapper, at).await;
         let duration_ms = started.elapsed().as_secs_f64() * 1_000.0;
         match outcome {
-            Ok((points, latest, models)) => self.registry.update(index, |status| {
-                status.succeeded(at, duration_ms, points, latest);
-                if target.models.is_empty() {
-                    status.models = models;
+            Ok((points, latest, models)) => {
+                if last_logged.take().is_some() {
+                    tracing::info!(target = %target.name, "scrape target recovered");
                 }
-            }),
+                self.registry.update(index, |status| {
+                    status.succeeded(at, duration_ms, points, latest);
+                    if target.models.is_empty() {
+                        status.models = models;
+                    }
+                });
+            }
             Err(error) => {
-                tracing::warn!(target = %target.name, %error, "scrape failed");
+                let text = error.to_string();
+                if last_logged.as_deref() != Some(text.as_str()) {
+                    tracing::warn!(target = %target.name, %error, "scrape failed");
+                    *last_logged = Some(text);
+                }
                 self.registry.update(index, |status| {
                     status.failed(at, duration_ms, error.to_string())
                 });
@@ -141,7 +160,12 @@ impl Scraper {
                 ACCEPT,
                 "text/plain;version=0.0.4;q=0.9, application/openmetrics-text;version=1.0.0;q=0.5",
             )
-            .header(USER_AGENT, concat!("glassbox/", env!("CARGO_PKG_VERSION")))
+            .header(USER_AGENT, concat!("glassbox/", env!("CARGO_PKG_VERSION")));
+        let request = match &target.authorization {
+            Some(value) => request.header(http::header::AUTHORIZATION, value),
+            None => request,
+        };
+        let request = request
             .body(Full::new(Bytes::new()))
             .map_err(|error| ScrapeError::Request(error.to_string()))?;
         let response = self
@@ -162,10 +186,15 @@ impl Scraper {
             })?
             .to_bytes();
         if !status.is_success() {
-            let start = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            // The start of the body, on one line: an error page may be long HTML.
+            let text = String::from_utf8_lossy(&body[..body.len().min(2_000)]);
+            let mut start: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Some((cut, _)) = start.char_indices().nth(200) {
+                start.truncate(cut);
+            }
             return Err(ScrapeError::Status {
                 status: status.as_u16(),
-                body: start.trim().to_owned(),
+                body: start,
             });
         }
         String::from_utf8(body.to_vec()).map_err(|_| ScrapeError::NotText)

@@ -95,6 +95,8 @@ pub struct Target {
     pub gpu_hour_usd: Option<f64>,
     /// GPUs used.
     pub gpus: u32,
+    /// The `Authorization` header built from the URL's user name and password, if any.
+    pub authorization: Option<String>,
 }
 
 impl Target {
@@ -122,7 +124,7 @@ impl Target {
         if name.trim().is_empty() {
             return Err(format!(
                 "the scrape target {:?} has an empty name",
-                config.url
+                redacted(&config.url)
             ));
         }
         let seconds = |value: Option<u64>, default: u64, field: &str| {
@@ -152,6 +154,7 @@ impl Target {
             return Err(format!("gpus of scrape target {name:?} must be at least 1"));
         }
         Ok(Target {
+            authorization: basic_authorization(&url),
             name,
             kind: config.kind,
             url,
@@ -162,6 +165,16 @@ impl Target {
             gpus,
         })
     }
+}
+
+/// Builds HTTP basic authentication from the user name and password of a URL.
+fn basic_authorization(url: &Uri) -> Option<String> {
+    use base64::Engine;
+
+    let authority = url.authority()?.as_str();
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(userinfo);
+    Some(format!("Basic {encoded}"))
 }
 
 /// Hides the user name and password of a URL, for messages.
@@ -224,6 +237,10 @@ mod tests {
         let config = parse_flag("vllm=http://user:secret@127.0.0.1:8000/metrics").unwrap();
         let target = Target::resolve(&config, &ScrapeDefaults::default()).unwrap();
         assert_eq!(target.name, "vllm@127.0.0.1:8000");
+        assert_eq!(
+            target.authorization.as_deref(),
+            Some("Basic dXNlcjpzZWNyZXQ=")
+        );
         let broken = parse_flag("vllm=ftp://user:secret@127.0.0.1/metrics").unwrap();
         let error = Target::resolve(&broken, &ScrapeDefaults::default()).unwrap_err();
         assert!(!error.contains("secret"), "{error}");

@@ -282,3 +282,65 @@ async fn host_collector_reports_and_gpu_is_unavailable() {
     assert!(!utilization.is_empty());
     running.stop.send(true).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_credentials_become_basic_authentication() {
+    let page = page("vllm-0.11.txt");
+    let url = serve(Router::new().route(
+        "/metrics",
+        get(move |headers: axum::http::HeaderMap| {
+            let page = page.clone();
+            async move {
+                // "scraper:s3cret" in base64.
+                match headers
+                    .get("authorization")
+                    .and_then(|value| value.to_str().ok())
+                {
+                    Some("Basic c2NyYXBlcjpzM2NyZXQ=") => (StatusCode::OK, page),
+                    _ => (StatusCode::UNAUTHORIZED, "who are you".to_owned()),
+                }
+            }
+        }),
+    ))
+    .await;
+    let with_credentials = url.replace("http://", "http://scraper:s3cret@");
+    let mut config = InfraConfig::default();
+    let mut protected = target("protected", TargetKind::Vllm, &with_credentials);
+    protected.name = None;
+    config.targets = vec![protected, target("anonymous", TargetKind::Vllm, &url)];
+    let running = start(config);
+    let statuses = running.infra.registry().snapshot();
+    let name = statuses[0].name.clone();
+    assert!(!name.contains("s3cret"), "{name}");
+    assert!(
+        !statuses[0]
+            .url
+            .as_deref()
+            .unwrap_or_default()
+            .contains("s3cret")
+    );
+
+    let statuses = wait_for(&running, &[name.as_str(), "anonymous"], 1).await;
+    assert_eq!(status(&statuses, &name).health, Health::Healthy);
+    let anonymous = status(&statuses, "anonymous");
+    assert_eq!(anonymous.health, Health::Unhealthy);
+    assert!(
+        anonymous
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("HTTP 401")
+    );
+    running.stop.send(true).unwrap();
+}
+
+#[test]
+fn duplicate_target_names_are_rejected() {
+    let mut config = InfraConfig::default();
+    config.targets = vec![
+        target("a", TargetKind::Vllm, "http://127.0.0.1:1/metrics"),
+        target("a", TargetKind::Tgi, "http://127.0.0.1:2/metrics"),
+    ];
+    let error = config.validate().unwrap_err();
+    assert!(error.contains("\"a\""), "{error}");
+}

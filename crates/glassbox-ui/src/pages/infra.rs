@@ -193,8 +193,8 @@ pub async fn page(
         @for section in sections { (section) }
         @if !others.is_empty() {
             section.panel #metric-names {
-                h2 { "Every metric of the range" }
-                p.muted { "OTLP metrics sent by instrumentations and exporters, and every scraped or collected metric under its own name. Each links to its points as JSON." }
+                h2 { "Other metrics of the range" }
+                p.muted { "The metrics not charted above: OTLP metrics sent by instrumentations and exporters, and every scraped or collected metric under its own name. Each links to its points as JSON." }
                 table {
                     thead { tr { th { "Metric" } th { "Kind" } th { "Unit" } th.num { "Points" } } }
                     tbody {
@@ -330,8 +330,11 @@ fn targets_table(targets: &[TargetStatus]) -> Markup {
                         td.num { (format::count(target.scrapes)) }
                         td.num { (format::count(target.failures)) }
                         td {
-                            @for value in target.latest.iter().take(8) {
+                            @for value in target.latest.iter().take(12) {
                                 span.badge title=(value.of.as_deref().unwrap_or("")) { (value.name) " " (format::rate(value.value)) }
+                            }
+                            @if target.latest.len() > 12 {
+                                " " span.muted { "and " (target.latest.len() - 12) " more in /api/v1/infra/targets" }
                             }
                         }
                         td.error-message { (target.last_error.as_deref().unwrap_or("")) }
