@@ -336,11 +336,13 @@ async fn url_credentials_become_basic_authentication() {
 
 #[test]
 fn duplicate_target_names_are_rejected() {
-    let mut config = InfraConfig::default();
-    config.targets = vec![
-        target("a", TargetKind::Vllm, "http://127.0.0.1:1/metrics"),
-        target("a", TargetKind::Tgi, "http://127.0.0.1:2/metrics"),
-    ];
+    let config = InfraConfig {
+        targets: vec![
+            target("a", TargetKind::Vllm, "http://127.0.0.1:1/metrics"),
+            target("a", TargetKind::Tgi, "http://127.0.0.1:2/metrics"),
+        ],
+        ..InfraConfig::default()
+    };
     let error = config.validate().unwrap_err();
     assert!(error.contains("\"a\""), "{error}");
 }
