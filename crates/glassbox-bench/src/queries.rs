@@ -546,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn the_large_trace_has_its_size_and_one_root() {
+    fn large_trace_has_size_and_one_root() {
         let mut rng = Rng::new(3);
         let spans = large_trace(&mut rng, 1_000);
         assert_eq!(spans.len() as u64, LARGE_TRACE_SPANS);

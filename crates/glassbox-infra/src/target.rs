@@ -102,16 +102,8 @@ pub struct Target {
 impl Target {
     /// Checks a configured target and fills in the defaults.
     pub fn resolve(config: &TargetConfig, defaults: &ScrapeDefaults) -> Result<Target, String> {
-        let url: Uri = config
-            .url
-            .parse()
-            .map_err(|error| format!("invalid scrape URL {:?}: {error}", redacted(&config.url)))?;
-        if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
-            return Err(format!(
-                "invalid scrape URL {:?}: use http:// or https:// with a host, such as http://127.0.0.1:8000/metrics",
-                redacted(&config.url)
-            ));
-        }
+        let (url, authorization) = parse_url(&config.url)?;
+
         // The default name leaves out any user name and password of the URL.
         let name = config.name.clone().unwrap_or_else(|| {
             let host = url.host().unwrap_or_default();
@@ -127,6 +119,7 @@ impl Target {
                 redacted(&config.url)
             ));
         }
+
         let seconds = |value: Option<u64>, default: u64, field: &str| {
             let value = value.unwrap_or(default);
             if value == 0 {
@@ -142,6 +135,7 @@ impl Target {
             "interval_secs",
         )?;
         let timeout = seconds(config.timeout_secs, defaults.timeout_secs, "timeout_secs")?;
+
         if let Some(price) = config.gpu_hour_usd
             && !(price.is_finite() && price >= 0.0)
         {
@@ -153,8 +147,9 @@ impl Target {
         if gpus == 0 {
             return Err(format!("gpus of scrape target {name:?} must be at least 1"));
         }
+
         Ok(Target {
-            authorization: basic_authorization(&url),
+            authorization,
             name,
             kind: config.kind,
             url,
@@ -167,14 +162,31 @@ impl Target {
     }
 }
 
-/// Builds HTTP basic authentication from the user name and password of a URL.
-fn basic_authorization(url: &Uri) -> Option<String> {
+/// Parses a scrape URL. A user name and password in it become HTTP basic authentication and
+/// are removed from the URL that is requested.
+fn parse_url(text: &str) -> Result<(Uri, Option<String>), String> {
     use base64::Engine;
 
-    let authority = url.authority()?.as_str();
-    let (userinfo, _) = authority.rsplit_once('@')?;
+    let url: Uri = text
+        .parse()
+        .map_err(|error| format!("invalid scrape URL {:?}: {error}", redacted(text)))?;
+    let (Some(scheme @ ("http" | "https")), Some(authority)) = (url.scheme_str(), url.authority())
+    else {
+        return Err(format!(
+            "invalid scrape URL {:?}: use http:// or https:// with a host, such as http://127.0.0.1:8000/metrics",
+            redacted(text)
+        ));
+    };
+    let Some((userinfo, host)) = authority.as_str().rsplit_once('@') else {
+        return Ok((url, None));
+    };
+
     let encoded = base64::engine::general_purpose::STANDARD.encode(userinfo);
-    Some(format!("Basic {encoded}"))
+    let path = url.path_and_query().map_or("/", |path| path.as_str());
+    let without: Uri = format!("{scheme}://{host}{path}")
+        .parse()
+        .map_err(|error| format!("invalid scrape URL {:?}: {error}", redacted(text)))?;
+    Ok((without, Some(format!("Basic {encoded}"))))
 }
 
 /// Hides the user name and password of a URL, for messages.

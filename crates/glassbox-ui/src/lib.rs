@@ -59,8 +59,8 @@ pub fn router(state: UiState) -> Router {
         .layer(axum::middleware::from_fn(security::headers))
 }
 
-/// Answers a path that no page, API endpoint or receiver serves: a page for a browser, plain
-/// text for any other method.
+/// Responds to a path that no page, API endpoint or receiver serves: with a page for a
+/// browser, with plain text for any other method.
 async fn not_found(method: Method, uri: Uri) -> Response {
     if method == Method::GET || method == Method::HEAD {
         return error::PageError::NotFound(format!("No page at {}.", uri.path())).into_response();

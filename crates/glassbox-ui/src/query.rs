@@ -25,8 +25,8 @@ impl Params {
         self.get(name).map(str::to_owned)
     }
 
-    /// Rejects a parameter that the page does not know, so a mistyped or foreign link says so
-    /// instead of showing an unfiltered view. The range and refresh parameters are always
+    /// Rejects a parameter that the page does not know, so a mistyped or foreign link gets an
+    /// error instead of an unfiltered view. The range and refresh parameters are always
     /// accepted.
     pub fn accept_only(&self, names: &[&str]) -> Result<(), PageError> {
         let common = ["range", "from", "to", "refresh"];

@@ -171,12 +171,7 @@ mod tests {
     use super::*;
 
     fn cards(text: &str) -> Vec<&str> {
-        let mut found = Vec::new();
-        detect(text, &mut found);
-        found
-            .iter()
-            .map(|detection| &text[detection.range.clone()])
-            .collect()
+        super::super::matched(detect, text)
     }
 
     #[test]

@@ -34,12 +34,20 @@ fn glassbox_binary() -> &'static Path {
     })
 }
 
-/// Runs the benchmark against a server it starts. Returns the process output and the report.
+/// Runs the ingest benchmark against a server it starts. Returns the process output and the
+/// report.
 fn run_bench(arguments: &[&str]) -> (Output, Value) {
+    let mut command = vec!["ingest"];
+    command.extend_from_slice(arguments);
+    run_command(&command)
+}
+
+/// Runs one benchmark command against a server it starts, with a fresh work directory and
+/// report. Returns the process output and the report.
+fn run_command(arguments: &[&str]) -> (Output, Value) {
     let work_dir = tempfile::tempdir().unwrap();
     let report_path = work_dir.path().join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
-        .arg("ingest")
         .args(arguments)
         .arg("--glassbox")
         .arg(glassbox_binary())
@@ -237,25 +245,7 @@ fn gateway_short() {
 
 #[test]
 fn scrape_short() {
-    let work_dir = tempfile::tempdir().unwrap();
-    let report_path = work_dir.path().join("scrape.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_glassbox-bench"))
-        .args(["scrape", "--short", "--seconds", "2"])
-        .arg("--glassbox")
-        .arg(glassbox_binary())
-        .arg("--work-dir")
-        .arg(work_dir.path())
-        .arg("--json-out")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "the benchmark failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let (_, report) = run_command(&["scrape", "--short", "--seconds", "2"]);
     assert_eq!(report["targets"], 5);
     assert_eq!(report["healthy_targets"], 5);
     assert!(report["scrapes"].as_u64().unwrap() >= 10, "{report}");

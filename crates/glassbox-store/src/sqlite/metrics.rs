@@ -167,7 +167,7 @@ fn total_count(series: &Series) -> u64 {
         .sum()
 }
 
-/// The `WHERE` clause over `spans` of a filter, with its values numbered from `?1`.
+/// Builds the `WHERE` clause over `spans` of a filter, with its values numbered from `?1`.
 fn span_where(filter: &MetricsFilter) -> (String, Vec<SqlValue>) {
     let mut sql = "WHERE start_ns >= ?1 AND start_ns < ?2".to_owned();
     let mut values = vec![

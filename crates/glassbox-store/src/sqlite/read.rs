@@ -117,8 +117,7 @@ fn limit_value(page: &Page) -> SqlValue {
     SqlValue::Integer(i64::try_from(page.limit + 1).unwrap_or(i64::MAX))
 }
 
-/// How one [`TraceOrder`] sorts and pages: the sort expression, the direction, and the
-/// cursor value of a summary.
+/// The sort of one [`TraceOrder`]: the expression and the direction.
 struct OrderPlan {
     expression: &'static str,
     descending: bool,

@@ -239,7 +239,7 @@ async fn served_models(
     })
 }
 
-/// The additive figures of `total` less those of `part`, without distributions.
+/// Subtracts the additive figures of `part` from those of `total`, leaving out distributions.
 fn remainder(total: &Aggregate, part: &Aggregate) -> Aggregate {
     let mut errors_by_class = total.errors_by_class;
     for (left, taken) in errors_by_class.iter_mut().zip(part.errors_by_class) {

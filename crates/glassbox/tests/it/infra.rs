@@ -1,6 +1,6 @@
-//! Infrastructure in a real `glassbox serve`: a vLLM metrics page served on loopback and
-//! scraped through `--scrape` and `[[infra.targets]]`, its health in the API and on the
-//! Infrastructure page, its state next to a call of its model, and its self-hosted cost.
+//! Infrastructure in a real `glassbox serve`. A vLLM metrics page served on loopback is
+//! scraped through `--scrape` and `[[infra.targets]]`. The test checks its health in the API
+//! and on the Infrastructure page, its state next to a call of its model, and its cost.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -142,7 +142,8 @@ async fn scraped_server_shows_beside_its_calls() {
 
     // The infrastructure page, the metric points API, the models and costs pages.
     let infra = page(&server, "/infra?range=15m").await;
-    assert!(infra.contains("gpu-box") && infra.contains("Running requests"));
+    assert!(infra.contains("gpu-box"));
+    assert!(infra.contains("Running requests"));
     let points = server
         .get_json("/api/v1/metrics/points?name=inference.requests.running&labels=target%3Dgpu-box")
         .await;
@@ -150,7 +151,8 @@ async fn scraped_server_shows_beside_its_calls() {
     let models = page(&server, "/models?range=15m").await;
     assert!(models.contains("Self-hosted models: GPU utilization against tokens per second"));
     let costs = page(&server, "/costs?range=15m").await;
-    assert!(costs.contains("Self-hosted cost") && costs.contains("GPU-hours"));
+    assert!(costs.contains("Self-hosted cost"));
+    assert!(costs.contains("GPU-hours"));
     // The served model appears with its share of the server's cost beside API models.
     let link = "model=meta-llama%2FLlama-3.1-8B-Instruct\">";
     let row = costs
