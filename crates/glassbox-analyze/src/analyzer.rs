@@ -1,72 +1,7 @@
 //! The analyzers and the configuration that selects them.
 
-use std::fmt;
-
+use glassbox_model::Analyzer;
 use serde::{Deserialize, Serialize};
-
-/// One rule-based analyzer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Analyzer {
-    /// Personal data in messages: emails, phone numbers, payment cards, IBANs, national ids
-    /// and IP addresses.
-    Pii,
-    /// Credentials in messages: provider API keys, access tokens, private keys and JWTs.
-    Secrets,
-    /// Signs of prompt injection in user messages and tool results.
-    PromptInjection,
-    /// A model output that declines the request.
-    Refusal,
-    /// A finished call whose output has neither text nor a tool call.
-    EmptyOutput,
-    /// An output cut off at the token limit.
-    Truncation,
-    /// An output that does not parse although JSON output was requested.
-    InvalidJson,
-    /// The languages of input and output, flagged when they differ.
-    Language,
-}
-
-impl Analyzer {
-    /// Every analyzer, in the order their flags appear in an [`Analysis`](crate::Analysis).
-    pub const ALL: [Analyzer; 8] = [
-        Analyzer::Pii,
-        Analyzer::Secrets,
-        Analyzer::PromptInjection,
-        Analyzer::Refusal,
-        Analyzer::EmptyOutput,
-        Analyzer::Truncation,
-        Analyzer::InvalidJson,
-        Analyzer::Language,
-    ];
-
-    /// Returns the snake_case name used in the configuration, the store and the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Analyzer::Pii => "pii",
-            Analyzer::Secrets => "secrets",
-            Analyzer::PromptInjection => "prompt_injection",
-            Analyzer::Refusal => "refusal",
-            Analyzer::EmptyOutput => "empty_output",
-            Analyzer::Truncation => "truncation",
-            Analyzer::InvalidJson => "invalid_json",
-            Analyzer::Language => "language",
-        }
-    }
-
-    /// Parses the snake_case name; returns `None` for anything else.
-    pub fn parse(text: &str) -> Option<Analyzer> {
-        Analyzer::ALL
-            .into_iter()
-            .find(|analyzer| analyzer.as_str() == text)
-    }
-}
-
-impl fmt::Display for Analyzer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The selection of analyzers and the masking options.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,21 +34,22 @@ impl AnalyzerConfig {
     pub fn is_enabled(&self, analyzer: Analyzer) -> bool {
         self.enabled.contains(&analyzer)
     }
+
+    /// Returns true when PII or secrets are masked before storage.
+    pub fn masks(&self) -> bool {
+        self.mask_pii || self.mask_secrets
+    }
+
+    /// Returns true when [`analyze`](crate::analyze) has nothing to do: no analyzer enabled
+    /// and no masking.
+    pub fn is_off(&self) -> bool {
+        self.enabled.is_empty() && !self.masks()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for analyzer in Analyzer::ALL {
-            assert_eq!(Analyzer::parse(analyzer.as_str()), Some(analyzer));
-            let json = serde_json::to_string(&analyzer).unwrap();
-            assert_eq!(json, format!("\"{}\"", analyzer.as_str()));
-        }
-        assert_eq!(Analyzer::parse("Pii"), None);
-    }
 
     #[test]
     fn config_defaults_to_all_analyzers() {

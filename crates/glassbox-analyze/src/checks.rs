@@ -1,9 +1,7 @@
 //! The analyzers that read a span without changing it, as flags.
 
-use glassbox_model::{Message, Span};
+use glassbox_model::{Analyzer, Flag, Location, Message, Part, Span};
 
-use crate::analyzer::Analyzer;
-use crate::flag::{Flag, Location, Part};
 use crate::{completion, injection, json_output, language, refusal};
 
 /// Iterates over the messages of one side that have text, with their indexes.

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::analyzer::Analyzer;
+use glassbox_model::Analyzer;
 
 /// One match of a PII or secret detector.
 #[derive(Debug, Clone, PartialEq, Eq)]

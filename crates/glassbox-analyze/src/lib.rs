@@ -62,10 +62,12 @@ mod refusal;
 mod secrets;
 mod sensitive;
 
-use glassbox_model::{Span, SpanKind};
+use glassbox_model::{Message, Span, SpanKind};
+use serde_json::Value;
 
-pub use analyzer::{Analyzer, AnalyzerConfig};
-pub use flag::{Analysis, Flag, Location, Part};
+pub use analyzer::AnalyzerConfig;
+pub use flag::Analysis;
+pub use glassbox_model::{Analyzer, Flag, Location, Part};
 pub use language::{SAMPLE_BYTES, detect_language, language_name};
 
 /// Runs the enabled analyzers on a span of kind `llm`; other spans get an empty analysis and
@@ -108,4 +110,32 @@ pub fn analyze(span: &mut Span, config: &AnalyzerConfig) -> Analysis {
         analysis.flags.extend(languages.flag);
     }
     analysis
+}
+
+/// Runs [`analyze`] and records the result on the span: its flags and the languages of input
+/// and output.
+pub fn annotate(span: &mut Span, config: &AnalyzerConfig) {
+    let analysis = analyze(span, config);
+    span.flags = analysis.flags;
+    span.input_language = analysis.input_language;
+    span.output_language = analysis.output_language;
+}
+
+/// Masks PII and secrets in messages that arrive apart from their span, when
+/// [`AnalyzerConfig::mask_pii`] or [`AnalyzerConfig::mask_secrets`] asks for it. The span's
+/// flags are computed once the content has joined it. Returns how many matches were masked.
+pub fn mask_messages(messages: &mut [Message], config: &AnalyzerConfig) -> usize {
+    if !config.masks() {
+        return 0;
+    }
+    sensitive::mask_messages(messages, config)
+}
+
+/// Masks PII and secrets in every string of a JSON value, such as a log record's body, when
+/// masking is configured. Returns how many matches were masked.
+pub fn mask_json(value: &mut Value, config: &AnalyzerConfig) -> usize {
+    if !config.masks() {
+        return 0;
+    }
+    sensitive::mask_json(value, config)
 }

@@ -9,13 +9,12 @@
 
 use std::collections::HashMap;
 
-use glassbox_model::{Message, Span};
+use glassbox_model::{Analyzer, Flag, Location, Message, Part, Span};
 use regex::{Captures, Regex};
 use serde_json::{Map, Value};
 
-use crate::analyzer::{Analyzer, AnalyzerConfig};
+use crate::analyzer::AnalyzerConfig;
 use crate::detection::{Detection, Masked, mask, resolve_overlaps};
-use crate::flag::{Flag, Location, Part};
 use crate::{pii, secrets};
 
 /// The detection and masking choices of one analysis.
@@ -32,6 +31,16 @@ impl Scan {
         Scan {
             report_pii: config.is_enabled(Analyzer::Pii),
             report_secrets: config.is_enabled(Analyzer::Secrets),
+            mask_pii: config.mask_pii,
+            mask_secrets: config.mask_secrets,
+        }
+    }
+
+    /// The scan of a masking pass that reports nothing.
+    fn masking_only(config: &AnalyzerConfig) -> Scan {
+        Scan {
+            report_pii: false,
+            report_secrets: false,
             mask_pii: config.mask_pii,
             mask_secrets: config.mask_secrets,
         }
@@ -105,6 +114,36 @@ pub(crate) fn scan_span(span: &mut Span, config: &AnalyzerConfig, flags: &mut Ve
             .filter(|(detection, _)| detection.analyzer == analyzer && scan.reports(detection));
         flags.extend(of_analyzer.map(|(detection, location)| to_flag(scan, detection, location)));
     }
+}
+
+/// Masks PII and secrets, as configured, in message contents and tool call arguments that are
+/// not part of a span, such as content that arrives in a log record after its span. Returns
+/// how many matches were masked.
+pub(crate) fn mask_messages(messages: &mut [Message], config: &AnalyzerConfig) -> usize {
+    let scan = Scan::masking_only(config);
+    let mut count = 0;
+    for message in messages {
+        if let Some(content) = message.content.as_mut() {
+            count += scan.apply(content).originals.len();
+        }
+        for call in &mut message.tool_calls {
+            for_each_string(&mut call.arguments, &mut String::new(), &mut |text, _| {
+                count += scan.apply(text).originals.len();
+            });
+        }
+    }
+    count
+}
+
+/// Masks PII and secrets, as configured, in every string inside a JSON value. Returns how
+/// many matches were masked.
+pub(crate) fn mask_json(value: &mut Value, config: &AnalyzerConfig) -> usize {
+    let scan = Scan::masking_only(config);
+    let mut count = 0;
+    for_each_string(value, &mut String::new(), &mut |text, _| {
+        count += scan.apply(text).originals.len();
+    });
+    count
 }
 
 fn scan_message(

@@ -3,7 +3,7 @@
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use glassbox_model::{SpanKind, SpanStatus, TraceId};
+use glassbox_model::{Analyzer, SpanKind, SpanStatus, TraceId};
 use glassbox_store::{Cursor, Page, SpanFilter, TraceFilter, TraceOrder};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -39,6 +39,9 @@ pub struct TraceQuery {
     status: Option<String>,
     /// Full-text search over message content; every word must match.
     q: Option<String>,
+    /// Traces with a span that carries an analyzer flag: an analyzer (`pii`, `secrets`,
+    /// `prompt_injection`, ...), a finding (`email`, `language:fr`, ...) or `any`.
+    flag: Option<String>,
     /// Minimum duration in milliseconds.
     min_duration_ms: Option<String>,
     /// Traces only: `newest` (default), `oldest`, `slowest`, `costliest` or `most_tokens`.
@@ -72,6 +75,10 @@ pub struct SpanQuery {
     status: Option<String>,
     /// Full-text search over message content.
     q: Option<String>,
+    /// An analyzer flag carried by a span: an analyzer (`pii`, `secrets`,
+    /// `prompt_injection`, `refusal`, `empty_output`, `truncation`, `invalid_json`,
+    /// `language`), a finding (`email`, `credit_card`, `jwt`, `language:fr`, ...) or `any`.
+    flag: Option<String>,
     /// Minimum duration in milliseconds.
     min_duration_ms: Option<String>,
     /// Span kind: `llm`, `embedding`, `tool`, `retrieval`, `rerank`, `agent`, `chain`,
@@ -154,6 +161,29 @@ fn order(value: &Option<String>) -> Result<TraceOrder, ApiError> {
     })
 }
 
+/// Validates a flag filter: `any`, an analyzer name or a finding an analyzer reports.
+pub fn flag(value: &Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(text) = value.as_deref().filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    let known =
+        text == "any" || Analyzer::parse(text).is_some() || Analyzer::of_finding(text).is_some();
+    if !known {
+        let analyzers: Vec<&str> = Analyzer::ALL
+            .iter()
+            .map(|analyzer| analyzer.as_str())
+            .collect();
+        return Err(ApiError::invalid_parameter(
+            "flag",
+            format!(
+                "{text:?} is neither `any`, an analyzer ({}) nor a finding such as email or language:fr",
+                analyzers.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 fn check_range(from: Option<u64>, to: Option<u64>) -> Result<(), ApiError> {
     match (from, to) {
         (Some(from), Some(to)) if from > to => Err(ApiError::invalid_parameter(
@@ -188,6 +218,7 @@ impl TraceQuery {
             errors_only,
             text: non_empty(&self.q),
             min_duration_ms: min_duration(&self.min_duration_ms)?,
+            flag: flag(&self.flag)?,
             order: order(&self.sort)?,
         };
         check_range(filter.from_unix_nano, filter.to_unix_nano)?;
@@ -245,6 +276,7 @@ impl SpanQuery {
             errors_only: false,
             text: non_empty(&self.q),
             min_duration_ms: min_duration(&self.min_duration_ms)?,
+            flag: flag(&self.flag)?,
             order: TraceOrder::Newest,
         };
         check_range(common.from_unix_nano, common.to_unix_nano)?;

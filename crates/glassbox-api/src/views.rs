@@ -1,7 +1,7 @@
 //! JSON shapes of the API. Ids are lowercase hex, times RFC 3339 with nanoseconds, and an
 //! absent value is `null`.
 
-use glassbox_model::{Message, Span, SpanEvent, TraceSummary};
+use glassbox_model::{Flag, Message, Span, SpanEvent, TraceSummary};
 use glassbox_store::SessionSummary;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -68,6 +68,15 @@ pub struct SpanView {
     #[schema(value_type = Object)]
     resource_attributes: Map<String, Value>,
     events: Vec<EventView>,
+    /// Analyzer findings: `analyzer`, `finding`, `message` and `position` (`part`,
+    /// `message_index`, optional `tool_call_index` and `argument_path`, byte `start` and
+    /// `end`).
+    #[schema(value_type = Vec<Object>)]
+    flags: Vec<Flag>,
+    /// ISO 639-1 code of the last user message's language, when detected.
+    input_language: Option<String>,
+    /// ISO 639-1 code of the output's language, when detected.
+    output_language: Option<String>,
 }
 
 /// A span event.
@@ -137,6 +146,9 @@ impl From<Span> for SpanView {
             attributes: span.attributes,
             resource_attributes: span.resource_attributes,
             events: span.events.into_iter().map(EventView::from).collect(),
+            flags: span.flags,
+            input_language: span.input_language,
+            output_language: span.output_language,
         }
     }
 }

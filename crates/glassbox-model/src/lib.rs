@@ -4,9 +4,11 @@
 //! every reader (API, UI, alerts) reads them back. Absent values are `None`, never a made-up zero.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod content;
 pub mod error_class;
+pub mod flag;
 pub mod ids;
 pub mod message;
 pub mod metric;
@@ -15,6 +17,7 @@ pub mod trace;
 
 pub use content::{ContentTarget, SpanContentPatch};
 pub use error_class::{ErrorClass, classify_error};
+pub use flag::{Analyzer, Flag, Location, Part};
 pub use ids::{InvalidId, SpanId, TraceId};
 pub use message::{Message, ToolCall};
 pub use metric::{MetricKind, MetricPoint};

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::flag::Flag;
 use crate::ids::{SpanId, TraceId};
 use crate::message::Message;
 
@@ -263,6 +264,17 @@ pub struct Span {
     pub resource_attributes: Map<String, Value>,
     /// The span's events as they came.
     pub events: Vec<SpanEvent>,
+    /// Findings of the analyzers that ran on the span at ingest; empty for spans they skip.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+    /// The ISO 639-1 code of the language of the last user message, when the language
+    /// analyzer was sure of it.
+    #[serde(default)]
+    pub input_language: Option<String>,
+    /// The ISO 639-1 code of the language of the output, when the language analyzer was sure
+    /// of it.
+    #[serde(default)]
+    pub output_language: Option<String>,
 }
 
 impl Span {
@@ -306,6 +318,9 @@ impl Span {
             attributes: Map::new(),
             resource_attributes: Map::new(),
             events: Vec::new(),
+            flags: Vec::new(),
+            input_language: None,
+            output_language: None,
         }
     }
 

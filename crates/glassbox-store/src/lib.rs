@@ -38,6 +38,18 @@ pub struct TraceDetail {
     pub spans: Vec<Span>,
 }
 
+/// A function that the store runs on a span whose content it changed itself, when message
+/// content that arrived apart from the span joined it. The server passes the analyzers, so
+/// the joined content gets flags like any other.
+#[derive(Clone)]
+pub struct ContentHook(pub Arc<dyn Fn(&mut Span) + Send + Sync>);
+
+impl std::fmt::Debug for ContentHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContentHook")
+    }
+}
+
 /// A function that recomputes the cost fields of a stored span after a price change.
 pub type Repricer = Arc<dyn Fn(&mut Span) + Send + Sync>;
 

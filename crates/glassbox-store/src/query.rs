@@ -30,6 +30,9 @@ pub struct TraceFilter {
     pub text: Option<String>,
     /// Minimum duration in milliseconds.
     pub min_duration_ms: Option<f64>,
+    /// An analyzer flag that a span (of the trace) carries: an analyzer name such as `pii`,
+    /// a finding such as `email`, or `any` for every flagged span.
+    pub flag: Option<String>,
     /// The order of the trace listing (the span and session listings are always newest
     /// first).
     pub order: TraceOrder,

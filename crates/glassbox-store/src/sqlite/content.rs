@@ -13,7 +13,9 @@ use glassbox_model::{ContentTarget, Message, Span, SpanContentPatch};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::flags;
 use super::rows::{SPAN_COLUMNS, as_params, span_from_row, to_sql_int};
+use crate::ContentHook;
 use crate::error::StoreError;
 
 /// Stores the patches; returns how many found their span and how many wait for it.
@@ -73,13 +75,22 @@ pub(crate) fn forget_own_content(
     Ok(())
 }
 
-/// Recomputes a span's content from its own content and all its patches; returns the span.
-pub(crate) fn reapply(transaction: &Transaction<'_>, row: i64) -> Result<Span, StoreError> {
+/// Recomputes a span's content from its own content and all its patches, runs the hook on
+/// the result and stores it; returns the span.
+pub(crate) fn reapply(
+    transaction: &Transaction<'_>,
+    row: i64,
+    hook: Option<&ContentHook>,
+) -> Result<Span, StoreError> {
     let mut span = load_span(transaction, row)?;
     restore_own_content(transaction, row, &mut span)?;
     let patches = patches_for(transaction, &span)?;
     glassbox_semconv::apply_patches(&mut span, &patches);
+    if let Some(hook) = hook {
+        (hook.0)(&mut span);
+    }
     update_content(transaction, row, &span)?;
+    flags::index_flags(transaction, row, &span, true)?;
     Ok(span)
 }
 
@@ -193,13 +204,17 @@ fn patches_for(
 fn update_content(transaction: &Transaction<'_>, row: i64, span: &Span) -> Result<(), StoreError> {
     transaction
         .prepare_cached(
-            "UPDATE spans SET input_messages = ?2, output_messages = ?3, finish_reasons = ?4 WHERE id = ?1",
+            "UPDATE spans SET input_messages = ?2, output_messages = ?3, finish_reasons = ?4, \
+             flags = ?5, input_language = ?6, output_language = ?7 WHERE id = ?1",
         )?
         .execute(params![
             row,
             messages_json(&span.input_messages),
             messages_json(&span.output_messages),
             serde_json::to_string(&span.finish_reasons).unwrap_or_default(),
+            serde_json::to_string(&span.flags).unwrap_or_default(),
+            span.input_language,
+            span.output_language,
         ])?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! reader connections. In WAL mode readers see the last commit without waiting for the writer.
 
 mod content;
+mod flags;
 mod fts;
 mod maintenance;
 mod metrics;
@@ -30,7 +31,9 @@ use crate::metrics::{
 };
 use crate::points::{MetricName, PointQuery, PointSeries, RetentionSummary};
 use crate::query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter};
-use crate::{MetricsStore, Repricer, SettingsStore, TraceDetail, TraceStore, WriteStore};
+use crate::{
+    ContentHook, MetricsStore, Repricer, SettingsStore, TraceDetail, TraceStore, WriteStore,
+};
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "glassbox.db";
@@ -59,6 +62,9 @@ pub struct SqliteOptions {
     pub sync_full: bool,
     /// Page cache of the writer connection, in KiB.
     pub cache_kib: u32,
+    /// Runs on each span whose content the store joined from a later log record, before
+    /// the span is written back.
+    pub content_hook: Option<ContentHook>,
 }
 
 impl Default for SqliteOptions {
@@ -67,6 +73,7 @@ impl Default for SqliteOptions {
             readers: 4,
             sync_full: false,
             cache_kib: 32 * 1024,
+            content_hook: None,
         }
     }
 }
@@ -77,6 +84,7 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     stopping: AtomicBool,
+    content_hook: Option<ContentHook>,
 }
 
 /// The SQLite implementation of [`Store`](crate::Store).
@@ -118,6 +126,7 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 stopping: AtomicBool::new(false),
+                content_hook: options.content_hook.clone(),
             }),
         };
         store.start_indexer();
@@ -174,7 +183,12 @@ impl SqliteStore {
         let mut connection = lock(&self.inner.writer);
         let fts_indexed_up_to = fts::indexed_up_to(&connection)?;
         let transaction = connection.transaction()?;
-        let summary = write::write_batch(&transaction, batch, fts_indexed_up_to)?;
+        let summary = write::write_batch(
+            &transaction,
+            batch,
+            fts_indexed_up_to,
+            self.inner.content_hook.as_ref(),
+        )?;
         transaction.commit()?;
         Ok(summary)
     }

@@ -95,6 +95,16 @@ fn trace_conditions(filter: &TraceFilter) -> Result<Conditions, StoreError> {
     if let Some(min) = filter.min_duration_ms {
         conditions.push("duration_ns >= ?", vec![SqlValue::Real(min * 1e6)]);
     }
+    if let Some(flag) = &filter.flag {
+        let (clause, values) = flag_condition(flag);
+        conditions.push(
+            &format!(
+                "EXISTS (SELECT 1 FROM spans JOIN span_flags ON span_flags.span_row = spans.id \
+                 WHERE spans.trace_id = traces.trace_id AND {clause})"
+            ),
+            values,
+        );
+    }
     if let Some(query) = text_query(filter)? {
         conditions.push(
             "trace_id IN (SELECT spans.trace_id FROM spans_fts JOIN spans ON spans.id = spans_fts.rowid \
@@ -103,6 +113,17 @@ fn trace_conditions(filter: &TraceFilter) -> Result<Conditions, StoreError> {
         );
     }
     Ok(conditions)
+}
+
+/// The condition on `span_flags` of a flag filter: `any`, an analyzer or a finding.
+fn flag_condition(flag: &str) -> (&'static str, Vec<SqlValue>) {
+    if flag == "any" {
+        return ("1", vec![]);
+    }
+    (
+        "(span_flags.analyzer = ? OR span_flags.finding = ?)",
+        vec![text(flag), text(flag)],
+    )
 }
 
 fn cursor_blob(cursor: &Cursor) -> Result<Vec<u8>, StoreError> {
@@ -296,6 +317,13 @@ fn span_conditions(filter: &SpanFilter) -> Result<Conditions, StoreError> {
     }
     if let Some(trace_id) = filter.trace_id {
         conditions.push("trace_id = ?", vec![SqlValue::Blob(trace_id.0.to_vec())]);
+    }
+    if let Some(flag) = &common.flag {
+        let (clause, values) = flag_condition(flag);
+        conditions.push(
+            &format!("EXISTS (SELECT 1 FROM span_flags WHERE span_flags.span_row = spans.id AND {clause})"),
+            values,
+        );
     }
     if let Some(query) = text_query(common)? {
         conditions.push(

@@ -18,7 +18,7 @@ pub(crate) const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, 
     tokens_estimated, cost_usd, cost_status, ttft_ms, streaming, tool_name, user_id, session_id, \
     finish_reasons, tags, metadata, input_messages, output_messages, attributes, \
     resource_attributes, events, computed_cost_usd, time_per_output_token_ms, \
-    output_tokens_per_second";
+    output_tokens_per_second, flags, input_language, output_language";
 
 /// The columns of [`SPAN_COLUMNS`] that aggregates read, in the same order: message content,
 /// metadata, resource attributes and events are left empty, and of the attributes only the
@@ -33,10 +33,11 @@ pub(crate) const AGGREGATE_SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_
     CASE WHEN status = 'error' THEN json_object(\
     'http.response.status_code', json_extract(attributes, '$.\"http.response.status_code\"'), \
     'http.status_code', json_extract(attributes, '$.\"http.status_code\"')) ELSE '{}' END, \
-    '{}', '[]', computed_cost_usd, time_per_output_token_ms, output_tokens_per_second";
+    '{}', '[]', computed_cost_usd, time_per_output_token_ms, output_tokens_per_second, flags, \
+    input_language, output_language";
 
 /// Number of columns in [`SPAN_COLUMNS`].
-pub(crate) const SPAN_COLUMN_COUNT: usize = 43;
+pub(crate) const SPAN_COLUMN_COUNT: usize = 46;
 
 /// Converts an unsigned count or time to SQLite's signed integer, saturating.
 pub(crate) fn to_sql_int(value: u64) -> i64 {
@@ -53,6 +54,7 @@ pub(crate) struct SpanJson {
     attributes: String,
     resource_attributes: String,
     events: String,
+    flags: String,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -71,6 +73,7 @@ impl SpanJson {
             attributes: to_json(&span.attributes),
             resource_attributes: to_json(&span.resource_attributes),
             events: to_json(&span.events),
+            flags: to_json(&span.flags),
         }
     }
 }
@@ -155,6 +158,9 @@ pub(crate) fn span_values<'a>(span: &'a Span, json: &'a SpanJson) -> Vec<ToSqlOu
         optional_real(span.computed_cost_usd),
         optional_real(span.time_per_output_token_ms),
         optional_real(span.output_tokens_per_second),
+        text(&json.flags),
+        optional_text(span.input_language.as_deref()),
+        optional_text(span.output_language.as_deref()),
     ]
 }
 
@@ -280,6 +286,9 @@ pub(crate) fn span_from_row(row: &Row<'_>, offset: usize) -> Result<Span, StoreE
         attributes: into_object(attributes),
         resource_attributes: into_object(resource_attributes),
         events,
+        flags: json_column(row, at(43), "flags")?,
+        input_language: row.get(at(44))?,
+        output_language: row.get(at(45))?,
     })
 }
 

@@ -6,7 +6,8 @@ use crate::error::StoreError;
 
 /// Migrations in order: migration `i` brings the schema to version `i + 1`. Version 1 has spans,
 /// traces, content, metric points and logs, and version 2 adds the per-minute,
-/// per-hour and per-day rollups and settings.
+/// per-hour and per-day rollups and settings, and version 3 adds analyzer flags and languages
+/// to spans, with `span_flags` indexing each span's distinct findings for filters.
 /// Never edit a released migration: append a new one.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -234,6 +235,21 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+"#,
+    r#"
+ALTER TABLE spans ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE spans ADD COLUMN input_language TEXT;
+ALTER TABLE spans ADD COLUMN output_language TEXT;
+
+CREATE TABLE span_flags (
+    span_row INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    analyzer TEXT NOT NULL,
+    finding TEXT NOT NULL,
+    PRIMARY KEY (span_row, analyzer, finding)
+) WITHOUT ROWID;
+CREATE INDEX span_flags_by_analyzer ON span_flags (analyzer, start_ns);
+CREATE INDEX span_flags_by_finding ON span_flags (finding, start_ns);
 "#,
 ];
 

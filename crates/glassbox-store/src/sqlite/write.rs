@@ -7,11 +7,13 @@ use glassbox_model::{Span, TraceId};
 use rusqlite::{Transaction, params};
 
 use super::content;
+use super::flags;
 use super::rollup;
 use super::rows::{
     SPAN_COLUMN_COUNT, SPAN_COLUMNS, SpanJson, as_params, span_from_row, span_values, to_sql_int,
 };
 use super::summary::TraceRow;
+use crate::ContentHook;
 use crate::batch::{LogRecordRow, WriteBatch, WriteSummary};
 use crate::error::StoreError;
 
@@ -20,6 +22,7 @@ pub(crate) fn write_batch(
     transaction: &Transaction<'_>,
     batch: &WriteBatch,
     fts_indexed_up_to: i64,
+    content_hook: Option<&ContentHook>,
 ) -> Result<WriteSummary, StoreError> {
     let mut summary = WriteSummary::default();
     let mut new_spans: HashMap<TraceId, Vec<&Span>> = HashMap::new();
@@ -27,6 +30,7 @@ pub(crate) fn write_batch(
     let mut stored_rows = Vec::with_capacity(batch.spans.len());
     for span in &batch.spans {
         let (row, inserted) = insert_span(transaction, span)?;
+        flags::index_flags(transaction, row, span, !inserted)?;
         stored_rows.push(row);
         if inserted {
             summary.spans_inserted += 1;
@@ -60,7 +64,7 @@ pub(crate) fn write_batch(
         }
     }
     for row in dirty {
-        let span = content::reapply(transaction, row)?;
+        let span = content::reapply(transaction, row, content_hook)?;
         reindex_text(transaction, row, &span, fts_indexed_up_to)?;
     }
 

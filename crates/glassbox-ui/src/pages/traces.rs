@@ -2,7 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Html;
-use glassbox_model::TraceSummary;
+use glassbox_model::{Analyzer, TraceSummary};
 use glassbox_store::{Cursor, Page, TraceFilter, TraceOrder};
 use maud::{Markup, html};
 
@@ -32,6 +32,7 @@ pub async fn page(
         "q",
         "sort",
         "min_duration_ms",
+        "flag",
         "cursor",
     ])?;
     let range = TimeRange::from_params(&params, now_nanos())?;
@@ -112,8 +113,17 @@ pub fn trace_filter(params: &Params, range: TimeRange) -> Result<TraceFilter, Pa
         errors_only: errors_only(params)?,
         text: params.owned("q"),
         min_duration_ms,
+        flag: params.parsed(
+            "flag",
+            |text| known_flag(text).then(|| text.to_owned()),
+            "any, an analyzer name such as pii, or a finding such as email",
+        )?,
         order,
     })
+}
+
+fn known_flag(text: &str) -> bool {
+    text == "any" || Analyzer::parse(text).is_some() || Analyzer::of_finding(text).is_some()
 }
 
 fn errors_only(params: &Params) -> Result<bool, PageError> {
@@ -145,6 +155,18 @@ fn filters(params: &Params) -> Markup {
             (field("provider", "Provider", "openai"))
             (field("user_id", "User", "user id"))
             (field("session_id", "Session", "session id"))
+            label { "Flag"
+                select name="flag" {
+                    option value="" selected[params.get("flag").is_none()] { "Any or none" }
+                    option value="any" selected[params.get("flag") == Some("any")] { "Any flag" }
+                    @for analyzer in Analyzer::ALL {
+                        option value=(analyzer.as_str()) selected[params.get("flag") == Some(analyzer.as_str())] { (analyzer.as_str()) }
+                    }
+                    @if let Some(finding) = params.get("flag").filter(|flag| Analyzer::of_finding(flag).is_some()) {
+                        option value=(finding) selected { (finding) }
+                    }
+                }
+            }
             label.check { input type="checkbox" name="status" value="error" checked[params.get("status") == Some("error")]; "Errors only" }
             button type="submit" { "Apply" }
             a href=(clear_link(params)) { "Clear" }
