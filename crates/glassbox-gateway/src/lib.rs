@@ -36,8 +36,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use glassbox_enrich::Enricher;
-use glassbox_ingest::BatchWriter;
+use glassbox_ingest::Ingest;
 
 pub use config::{CaptureMode, Dialect, GatewayConfig, UpstreamConfig};
 use endpoint::Endpoint;
@@ -48,11 +47,11 @@ pub use upstream::BaseUrls;
 
 /// Starts the recorder and builds the gateway. Fails with a message that names the setting
 /// when the configuration cannot work.
+/// Recorded calls go through the ingest's batch writer, enricher and analyzers.
 pub fn start(
     config: &GatewayConfig,
     base_urls: &BaseUrls,
-    writer: BatchWriter,
-    enricher: Arc<Enricher>,
+    ingest: &Ingest,
 ) -> Result<(Arc<Gateway>, tokio::task::JoinHandle<()>), String> {
     config.validate()?;
     let upstreams = upstream::Upstreams::from_config(config, base_urls)?;
@@ -60,8 +59,14 @@ pub fn start(
     let options = record::RecordOptions {
         capture: config.capture,
         service_name: config.service_name.clone(),
+        analyzers: Arc::clone(ingest.analyzers()),
     };
-    let (recorder, task) = Recorder::start(writer, enricher, options, config.record_queue);
+    let (recorder, task) = Recorder::start(
+        ingest.writer().clone(),
+        Arc::clone(ingest.enricher()),
+        options,
+        config.record_queue,
+    );
     let limits = proxy::ProxyLimits {
         max_body_bytes: config.max_body_bytes,
         max_capture_bytes: config.max_capture_bytes,

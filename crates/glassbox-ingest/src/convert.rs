@@ -1,6 +1,7 @@
 //! Conversion of decoded OTLP requests into write batches, with the records that had to be
 //! rejected and why.
 
+use glassbox_analyze::AnalyzerConfig;
 use glassbox_enrich::Enricher;
 use glassbox_model::{MetricKind, MetricPoint, SpanId, TraceId};
 use glassbox_semconv::attributes::{any_value_to_json, attributes_to_map};
@@ -58,11 +59,13 @@ impl Rejections {
     }
 }
 
-/// Normalizes and enriches every span of a trace export; invalid spans are rejected one by
-/// one.
+/// Normalizes, enriches and analyzes every span of a trace export; invalid spans are
+/// rejected one by one. With masking configured, PII and secrets are masked here, before
+/// anything is stored.
 pub fn traces_to_batch(
     request: &ExportTraceServiceRequest,
     enricher: &Enricher,
+    analyzers: &AnalyzerConfig,
 ) -> (WriteBatch, Rejections) {
     let mut batch = WriteBatch::default();
     let mut rejections = Rejections::default();
@@ -79,6 +82,7 @@ pub fn traces_to_batch(
                 match glassbox_semconv::normalize_span(resource, scope, span) {
                     Ok(mut normalized) => {
                         enricher.enrich(&mut normalized);
+                        glassbox_analyze::annotate(&mut normalized, analyzers);
                         batch.spans.push(normalized);
                     }
                     Err(error) => rejections.add(error.to_string()),
@@ -107,8 +111,13 @@ fn oversized(span: &opentelemetry_proto::tonic::trace::v1::Span) -> Option<Strin
 }
 
 /// Converts a logs export: every record is stored, and GenAI events also become content
-/// patches for their spans.
-pub fn logs_to_batch(request: &ExportLogsServiceRequest) -> (WriteBatch, Rejections) {
+/// patches for their spans. With masking configured, the records' bodies and attributes and
+/// the patches' messages are masked before anything is stored; the store analyzes the
+/// content once it joins its span.
+pub fn logs_to_batch(
+    request: &ExportLogsServiceRequest,
+    analyzers: &AnalyzerConfig,
+) -> (WriteBatch, Rejections) {
     let mut batch = WriteBatch::default();
     let mut rejections = Rejections::default();
     let mut sequence = 0u64;
@@ -140,7 +149,24 @@ pub fn logs_to_batch(request: &ExportLogsServiceRequest) -> (WriteBatch, Rejecti
                 ));
         }
     }
+    if analyzers.masks() {
+        mask_logs(&mut batch, analyzers);
+    }
     (batch, rejections)
+}
+
+/// Masks PII and secrets in log records and content patches.
+fn mask_logs(batch: &mut WriteBatch, analyzers: &AnalyzerConfig) {
+    for record in &mut batch.log_records {
+        glassbox_analyze::mask_json(&mut record.body, analyzers);
+        for value in record.attributes.values_mut() {
+            glassbox_analyze::mask_json(value, analyzers);
+        }
+    }
+    for patch in &mut batch.content_patches {
+        glassbox_analyze::mask_messages(&mut patch.input_messages, analyzers);
+        glassbox_analyze::mask_messages(&mut patch.output_messages, analyzers);
+    }
 }
 
 fn service_name(resource_attributes: &Map<String, Value>) -> Option<String> {

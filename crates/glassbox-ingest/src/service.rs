@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use glassbox_analyze::AnalyzerConfig;
 use glassbox_enrich::Enricher;
 use glassbox_otlp::DecodeError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -59,16 +60,30 @@ pub struct Ingest {
     writer: BatchWriter,
     options: IngestOptions,
     enricher: Arc<Enricher>,
+    analyzers: Arc<AnalyzerConfig>,
 }
 
 impl Ingest {
-    /// Creates the shared state over a running batch writer.
+    /// Creates the shared state over a running batch writer, with every analyzer on and no
+    /// masking.
     pub fn new(writer: BatchWriter, options: IngestOptions, enricher: Arc<Enricher>) -> Ingest {
         Ingest {
             writer,
             options,
             enricher,
+            analyzers: Arc::new(AnalyzerConfig::default()),
         }
+    }
+
+    /// Replaces the analyzers that run on model spans and the masking before storage.
+    pub fn with_analyzers(mut self, analyzers: AnalyzerConfig) -> Ingest {
+        self.analyzers = Arc::new(analyzers);
+        self
+    }
+
+    /// Returns the analyzer configuration, which the gateway's recorder shares.
+    pub fn analyzers(&self) -> &Arc<AnalyzerConfig> {
+        &self.analyzers
     }
 
     /// Returns the enricher, whose prices the API may change.
@@ -103,7 +118,7 @@ impl Ingest {
         &self,
         request: &ExportTraceServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let (batch, rejections) = convert::traces_to_batch(request, &self.enricher);
+        let (batch, rejections) = convert::traces_to_batch(request, &self.enricher, &self.analyzers);
         self.commit(batch, rejections).await
     }
 
@@ -112,7 +127,7 @@ impl Ingest {
         &self,
         request: &ExportLogsServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let (batch, rejections) = convert::logs_to_batch(request);
+        let (batch, rejections) = convert::logs_to_batch(request, &self.analyzers);
         self.commit(batch, rejections).await
     }
 

@@ -168,6 +168,11 @@ struct ServeArgs {
     /// or prometheus. Repeat for more targets; they add to `[[infra.targets]]`.
     #[arg(long, value_name = "KIND=URL", value_parser = parse_scrape)]
     scrape: Vec<glassbox_infra::config::TargetConfig>,
+    /// Mask PII and secrets (emails, phone numbers, card numbers, API keys, ...) in model
+    /// calls before they are stored; the originals are never written. Also set by
+    /// `GLASSBOX_MASK_PII=true`.
+    #[arg(long)]
+    mask_pii: bool,
     /// Fill the server with a synthetic workload: 7 days of history (unless the database
     /// already contains traces), then one trace per second until shutdown. Also turns on
     /// the host collector.
@@ -234,6 +239,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 otlp_grpc_listen: args.otlp_grpc_listen,
                 openai_base_url: args.openai_base_url,
                 anthropic_base_url: args.anthropic_base_url,
+                mask_pii: args.mask_pii.then_some(true),
             };
             let mut config =
                 config::load(cli.config.as_deref(), flags).context("invalid configuration")?;

@@ -45,6 +45,14 @@ pub struct Config {
     pub gateway: glassbox_gateway::GatewayConfig,
     /// Host and GPU collectors, scrape targets and retention of metric points.
     pub infra: glassbox_infra::InfraConfig,
+    /// Masks PII and secrets in model calls before they are stored, so the originals are
+    /// never written; the same as `analyzers.mask_pii` and `analyzers.mask_secrets` both on.
+    /// Default false; variable `GLASSBOX_MASK_PII`, flag `--mask-pii`.
+    pub mask_pii: bool,
+    /// The analyzers that flag model calls at ingest (`enabled`, default all of `pii`,
+    /// `secrets`, `prompt_injection`, `refusal`, `empty_output`, `truncation`,
+    /// `invalid_json`, `language`), and masking (`mask_pii`, `mask_secrets`, default false).
+    pub analyzers: glassbox_analyze::AnalyzerConfig,
 }
 
 /// Prices that win over the built-in catalog.
@@ -101,6 +109,8 @@ impl Default for Config {
             anthropic_base_url: glassbox_gateway::upstream::ANTHROPIC_BASE_URL.to_owned(),
             gateway: glassbox_gateway::GatewayConfig::default(),
             infra: glassbox_infra::InfraConfig::default(),
+            mask_pii: false,
+            analyzers: glassbox_analyze::AnalyzerConfig::default(),
         }
     }
 }
@@ -139,6 +149,8 @@ pub struct FlagOverrides {
     pub openai_base_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anthropic_base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask_pii: Option<bool>,
 }
 
 /// Environment variables with the `GLASSBOX_` prefix that are not configuration keys.
@@ -173,6 +185,14 @@ impl Config {
         }
         self.gateway.validate()?;
         self.base_urls().map(|_| ())
+    }
+
+    /// Returns the analyzer configuration with `mask_pii` applied.
+    pub fn analyzer_config(&self) -> glassbox_analyze::AnalyzerConfig {
+        let mut analyzers = self.analyzers.clone();
+        analyzers.mask_pii |= self.mask_pii;
+        analyzers.mask_secrets |= self.mask_pii;
+        analyzers
     }
 
     /// Returns the base URLs of the gateway's built-in upstreams, checked.

@@ -12,7 +12,7 @@ use glassbox_api::ApiState;
 use glassbox_gateway::Gateway;
 use glassbox_infra::Infra;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
-use glassbox_store::{SqliteOptions, SqliteStore, Store};
+use glassbox_store::{ContentHook, SqliteOptions, SqliteStore, Store};
 use glassbox_ui::UiState;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -27,6 +27,7 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         SqliteOptions {
             readers: config.sqlite.readers,
             sync_full: config.sqlite.sync_full,
+            content_hook: Some(content_hook(config.analyzer_config())),
             ..SqliteOptions::default()
         },
     )
@@ -48,7 +49,9 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
             max_body_bytes: config.ingest.max_body_bytes,
         },
         enricher,
-    );
+    )
+    .with_analyzers(config.analyzer_config());
+    log_analyzers(&config);
     let (shutdown_sender, shutdown) = watch::channel(false);
     let demo_provider = if demo && config.gateway.enabled {
         Some(demo_provider(&mut config).await?)
@@ -117,6 +120,28 @@ async fn demo_provider(config: &mut Config) -> anyhow::Result<crate::demo::gatew
 }
 
 /// Starts the gateway's recorder, when the gateway is on.
+/// The store runs the analyzers on content that joins its span after the span was stored.
+fn content_hook(analyzers: glassbox_analyze::AnalyzerConfig) -> ContentHook {
+    ContentHook(Arc::new(move |span| {
+        glassbox_analyze::annotate(span, &analyzers)
+    }))
+}
+
+fn log_analyzers(config: &Config) {
+    let analyzers = config.analyzer_config();
+    let enabled: Vec<&str> = analyzers
+        .enabled
+        .iter()
+        .map(|analyzer| analyzer.as_str())
+        .collect();
+    tracing::info!(
+        analyzers = %enabled.join(","),
+        mask_pii = analyzers.mask_pii,
+        mask_secrets = analyzers.mask_secrets,
+        "analyzers configured"
+    );
+}
+
 fn start_gateway(
     config: &Config,
     ingest: &Ingest,
@@ -127,13 +152,8 @@ fn start_gateway(
     let base_urls = config
         .base_urls()
         .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
-    let started = glassbox_gateway::start(
-        &config.gateway,
-        &base_urls,
-        ingest.writer().clone(),
-        Arc::clone(ingest.enricher()),
-    )
-    .map_err(|message| anyhow::anyhow!("invalid gateway configuration: {message}"))?;
+    let started = glassbox_gateway::start(&config.gateway, &base_urls, ingest)
+        .map_err(|message| anyhow::anyhow!("invalid gateway configuration: {message}"))?;
     tracing::info!(
         openai = %base_urls.openai,
         anthropic = %base_urls.anthropic,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use glassbox_analyze::AnalyzerConfig;
 use glassbox_enrich::Enricher;
 use glassbox_model::{Span, SpanStatus};
 use serde_json::Value;
@@ -136,6 +137,8 @@ pub struct RecordOptions {
     pub capture: CaptureMode,
     /// The `service.name` of recorded spans.
     pub service_name: String,
+    /// The analyzers that run on each recorded call, and the masking before storage.
+    pub analyzers: Arc<AnalyzerConfig>,
 }
 
 /// Builds the span of one call.
@@ -151,8 +154,11 @@ pub fn build_span(record: CallRecord, options: &RecordOptions, enricher: &Enrich
     set_timings(&mut span, &record);
 
     enrich(&mut span, &record.outcome, enricher);
-    capture::apply(&mut span, options.capture);
     capture::scrub(&mut span, &record.secrets);
+    // Before capture drops any content, so a call recorded without its messages still
+    // carries its flags.
+    glassbox_analyze::annotate(&mut span, &options.analyzers);
+    capture::apply(&mut span, options.capture);
     span
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use glassbox_enrich::Enricher;
 use glassbox_gateway::{BaseUrls, GatewayConfig, GatewayHealth};
-use glassbox_ingest::{BatchWriter, WriterOptions};
+use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
 use glassbox_mock::{MockOptions, MockServer};
 use glassbox_model::{Span, TraceId};
 use glassbox_store::{SqliteOptions, SqliteStore, TraceStore, WriteStore};
@@ -52,8 +52,9 @@ impl Harness {
         };
         let (writer, _writer_task) = BatchWriter::start(store, writer);
         let enricher = Arc::new(Enricher::new(Vec::new()).unwrap());
+        let ingest = Ingest::new(writer, IngestOptions::default(), enricher);
         let (gateway, _recorder_task) =
-            glassbox_gateway::start(&config, &base_urls, writer, enricher).unwrap();
+            glassbox_gateway::start(&config, &base_urls, &ingest).unwrap();
         let listener = loopback().await;
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = glassbox_gateway::router(Arc::clone(&gateway));

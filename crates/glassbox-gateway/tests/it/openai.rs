@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use glassbox_gateway::GatewayConfig;
+use glassbox_gateway::{CaptureMode, GatewayConfig};
 use glassbox_mock::MockOptions;
-use glassbox_model::{CostStatus, SpanKind, SpanStatus};
+use glassbox_model::{CostStatus, Part, SpanKind, SpanStatus};
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, data_lines, trace_context, without_ids};
@@ -289,4 +289,39 @@ async fn models_are_forwarded() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["object"], "list");
+}
+
+#[tokio::test]
+async fn recorded_calls_are_analyzed_even_without_content() {
+    let body = json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "Mail the invoice to ada.lovelace@analytical-engines.co.uk"}]
+    });
+    for capture in [CaptureMode::Full, CaptureMode::Metadata] {
+        let config = GatewayConfig {
+            capture,
+            ..GatewayConfig::default()
+        };
+        let harness = Harness::with(config, MockOptions::default()).await;
+        let (trace, traceparent) = trace_context();
+        let headers = [("traceparent", traceparent.as_str())];
+
+        let response = harness.post("/v1/chat/completions", &headers, &body).await;
+        assert_eq!(response.status(), 200);
+
+        let span = harness.spans(&trace, 1).await.remove(0);
+        let input_findings: Vec<&str> = span
+            .flags
+            .iter()
+            .filter(|flag| flag.location.part == Part::Input)
+            .map(|flag| flag.finding.as_str())
+            .collect();
+        assert_eq!(input_findings, ["email"], "capture {}", capture.as_str());
+        assert_eq!(
+            span.input_messages.is_some(),
+            capture == CaptureMode::Full,
+            "capture {}",
+            capture.as_str()
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod analyzers;
 mod api;
 mod bad_input;
 mod browser;
