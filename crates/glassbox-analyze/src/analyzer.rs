@@ -13,7 +13,8 @@ pub struct AnalyzerConfig {
     /// PII is detected for masking even when [`Analyzer::Pii`] is not enabled, but then no flag
     /// is reported. Default: false.
     pub mask_pii: bool,
-    /// Replaces each secret with `[SECRET]` before the span is stored. Secrets are detected for
+    /// Replaces each secret with its kind in capitals, such as `[OPENAI_API_KEY]`, before the
+    /// span is stored. Secrets are detected for
     /// masking even when [`Analyzer::Secrets`] is not enabled, but then no flag is reported.
     /// Default: false.
     pub mask_secrets: bool,

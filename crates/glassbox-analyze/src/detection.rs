@@ -15,6 +15,8 @@ pub(crate) struct Detection {
     pub label: &'static str,
     /// Byte range of the match.
     pub range: Range<usize>,
+    /// True for a placeholder of an earlier masking pass, which is reported but left as it is.
+    pub placeholder_only: bool,
 }
 
 impl Detection {
@@ -25,6 +27,7 @@ impl Detection {
             finding,
             label,
             range,
+            placeholder_only: false,
         }
     }
 
@@ -35,16 +38,14 @@ impl Detection {
             finding,
             label,
             range,
+            placeholder_only: false,
         }
     }
 
-    /// Returns the text that replaces the match when it is masked: `[SECRET]` for every
-    /// secret, the finding in capitals for PII (`[EMAIL]`, `[CREDIT_CARD]`).
+    /// Returns the text that replaces the match when it is masked: the finding in capitals
+    /// (`[EMAIL]`, `[CREDIT_CARD]`, `[OPENAI_API_KEY]`).
     pub fn placeholder(&self) -> String {
-        match self.analyzer {
-            Analyzer::Secrets => "[SECRET]".to_owned(),
-            _ => format!("[{}]", self.finding.to_ascii_uppercase()),
-        }
+        placeholder_of(self.finding)
     }
 
     /// Returns true when `self` should be kept over an overlapping `other`: a secret wins over
@@ -59,6 +60,34 @@ impl Detection {
         };
         rank(self) > rank(other)
     }
+}
+
+/// Returns the placeholder of a finding.
+pub(crate) fn placeholder_of(finding: &str) -> String {
+    format!("[{}]", finding.to_ascii_uppercase())
+}
+
+/// Finds the placeholders of an earlier masking pass for `analyzer`'s findings, such as
+/// `[EMAIL]` in content that was masked before it joined its span. Each becomes a match that
+/// is reported and left as it is, so masked content keeps its flags.
+pub(crate) fn find_placeholders(text: &str, analyzer: Analyzer) -> Vec<Detection> {
+    let mut found = Vec::new();
+    if !text.contains('[') {
+        return found;
+    }
+    for finding in analyzer.findings() {
+        let placeholder = placeholder_of(finding);
+        for (start, _) in text.match_indices(&placeholder) {
+            found.push(Detection {
+                analyzer,
+                finding,
+                label: "value masked before it was stored",
+                range: start..start + placeholder.len(),
+                placeholder_only: true,
+            });
+        }
+    }
+    found
 }
 
 /// Sorts matches by position and drops each one that overlaps a match that outranks it.

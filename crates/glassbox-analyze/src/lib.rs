@@ -19,8 +19,9 @@
 //!
 //! With [`AnalyzerConfig::mask_pii`] or [`AnalyzerConfig::mask_secrets`], `analyze` also
 //! rewrites the span. Each match becomes a placeholder (`[EMAIL]`, `[CREDIT_CARD]`,
-//! `[SECRET]`) in the message contents and tool call arguments. The original text is also
-//! replaced wherever it appears again in the span's attributes, event attributes and
+//! `[OPENAI_API_KEY]`) in the message contents and tool call arguments. With masking on, a
+//! placeholder already in the text (content masked at ingest that joined its span later) is
+//! reported as its finding too. The original text is also replaced wherever it appears again in the span's attributes, event attributes and
 //! metadata. Flag positions then point at the placeholders in the masked text, and the
 //! analyzers that run after masking (injection, refusal, JSON, language) read the masked
 //! text.

@@ -14,7 +14,7 @@ use regex::{Captures, Regex};
 use serde_json::{Map, Value};
 
 use crate::analyzer::AnalyzerConfig;
-use crate::detection::{Detection, Masked, mask, resolve_overlaps};
+use crate::detection::{Detection, Masked, find_placeholders, mask, resolve_overlaps};
 use crate::{pii, secrets};
 
 /// The detection and masking choices of one analysis.
@@ -77,8 +77,16 @@ impl Scan {
         if self.finds_secrets() {
             detections.extend(secrets::detect(text));
         }
+        for (masks, analyzer) in [
+            (self.mask_pii, Analyzer::Pii),
+            (self.mask_secrets, Analyzer::Secrets),
+        ] {
+            if masks {
+                detections.extend(find_placeholders(text, analyzer));
+            }
+        }
         let mut masked = mask(text, resolve_overlaps(detections), |detection| {
-            self.masks(detection)
+            !detection.placeholder_only && self.masks(detection)
         });
         if let Some(new_text) = masked.text.take() {
             *text = new_text;
@@ -215,7 +223,9 @@ fn for_each_string(
 }
 
 fn to_flag(scan: Scan, detection: &Detection, location: &Location) -> Flag {
-    let message = if scan.masks(detection) {
+    let message = if detection.placeholder_only {
+        format!("{} ({})", detection.label, detection.finding)
+    } else if scan.masks(detection) {
         format!("{}, masked as {}", detection.label, detection.placeholder())
     } else {
         detection.label.to_owned()

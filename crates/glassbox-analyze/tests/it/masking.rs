@@ -64,7 +64,7 @@ fn masked_values_leave_the_span() {
     }
     assert_eq!(
         input_text(&span, 0),
-        "I am [EMAIL], card [CREDIT_CARD], and my key is [SECRET]. Thanks!"
+        "I am [EMAIL], card [CREDIT_CARD], and my key is [OPENAI_API_KEY]. Thanks!"
     );
     let arguments = &span.input_messages.as_ref().unwrap()[1].tool_calls[0].arguments;
     assert_eq!(
@@ -90,7 +90,7 @@ fn positions_point_at_placeholders() {
         let placeholder = match flag.finding.as_str() {
             "email" => "[EMAIL]",
             "credit_card" => "[CREDIT_CARD]",
-            "openai_api_key" => "[SECRET]",
+            "openai_api_key" => "[OPENAI_API_KEY]",
             other => panic!("unexpected finding {other}"),
         };
         if location.part == Part::Input && location.message_index == Some(0) {
@@ -174,14 +174,50 @@ fn private_key_is_masked_in_json_attributes() {
 
     let analysis = analyze(&mut span, &masking_config());
 
-    assert_eq!(input_text(&span, 0), "Why does this fail?\n[SECRET]");
+    assert_eq!(input_text(&span, 0), "Why does this fail?\n[PRIVATE_KEY]");
     let attribute = span.attributes["gen_ai.input.messages"].as_str().unwrap();
     assert!(
         !attribute.contains("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw"),
         "{attribute}"
     );
-    assert!(attribute.contains("[SECRET]"));
+    assert!(attribute.contains("[PRIVATE_KEY]"));
     let secrets = flags_of(&analysis, Analyzer::Secrets);
     assert_eq!(secrets.len(), 1);
     assert_eq!(secrets[0].finding, "private_key");
+}
+
+#[test]
+fn placeholders_of_earlier_masking_keep_their_flags() {
+    let text = "Reach me at [EMAIL], key [OPENAI_API_KEY]";
+    let mut span = llm_span(vec![Message::text("user", text)], Vec::new());
+
+    let analysis = analyze(&mut span, &masking_config());
+
+    assert_eq!(input_text(&span, 0), text, "placeholders stay as they are");
+    let findings: Vec<(&str, usize, usize)> = analysis
+        .flags
+        .iter()
+        .filter(|flag| matches!(flag.analyzer, Analyzer::Pii | Analyzer::Secrets))
+        .map(|flag| {
+            (
+                flag.finding.as_str(),
+                flag.location.start,
+                flag.location.end,
+            )
+        })
+        .collect();
+    assert_eq!(findings, [("email", 12, 19), ("openai_api_key", 25, 41)]);
+    assert!(span.attributes.is_empty(), "nothing to scrub");
+}
+
+#[test]
+fn placeholders_are_plain_text_without_masking() {
+    let mut span = llm_span(
+        vec![Message::text("user", "Fill in [EMAIL] here")],
+        Vec::new(),
+    );
+
+    let analysis = analyze(&mut span, &AnalyzerConfig::default());
+
+    assert!(flags_of(&analysis, Analyzer::Pii).is_empty());
 }

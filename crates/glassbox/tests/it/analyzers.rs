@@ -282,7 +282,7 @@ async fn masked_originals_never_reach_the_data_directory() {
     let content = span["input_messages"][0]["content"].as_str().unwrap();
     assert_eq!(
         content,
-        "Charge [CREDIT_CARD] and mail [EMAIL]; my key is [SECRET]"
+        "Charge [CREDIT_CARD] and mail [EMAIL]; my key is [OPENAI_API_KEY]"
     );
     assert_eq!(output_of(span), "Receipt sent to [EMAIL].");
     for expected in ["pii/email", "pii/credit_card", "secrets/openai_api_key"] {
