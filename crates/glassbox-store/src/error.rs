@@ -28,6 +28,13 @@ pub enum StoreError {
         /// The cause.
         reason: String,
     },
+    /// A record that the operation needs does not exist (an unknown trace, dataset or
+    /// experiment). The message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The record to create exists already (a dataset name in use). The message names it.
+    #[error("{0}")]
+    Conflict(String),
     /// A blocking task was cancelled or panicked.
     #[error("store task failed: {0}")]
     Task(String),

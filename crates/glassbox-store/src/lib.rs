@@ -10,6 +10,7 @@ mod batch;
 mod error;
 mod metrics;
 mod points;
+mod quality;
 mod query;
 pub mod sketch;
 pub mod sqlite;
@@ -26,6 +27,10 @@ pub use metrics::{
     TopTotal, UserTotal,
 };
 pub use points::{MetricName, PointQuery, PointSeries, PointStep, RetentionSummary};
+pub use quality::{
+    DatasetItemPage, ExperimentDetail, NewDatasetItem, NewExperiment, NewScore, QualityStore,
+    ScoreAggregate, ScoreFilter, ScoreGroup, ScoreGroupBy, ScoreMetricsFilter, new_id,
+};
 pub use query::{Cursor, Page, SessionSummary, SpanFilter, TraceFilter, TraceOrder};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
@@ -192,6 +197,6 @@ pub trait SettingsStore: Send + Sync + 'static {
 }
 
 /// Every query family; what the server holds.
-pub trait Store: WriteStore + TraceStore + MetricsStore + SettingsStore {}
+pub trait Store: WriteStore + TraceStore + MetricsStore + SettingsStore + QualityStore {}
 
-impl<T: WriteStore + TraceStore + MetricsStore + SettingsStore> Store for T {}
+impl<T: WriteStore + TraceStore + MetricsStore + SettingsStore + QualityStore> Store for T {}

@@ -2,15 +2,19 @@
 //! reader connections. In WAL mode readers see the last commit without waiting for the writer.
 
 mod content;
+mod datasets;
+mod experiments;
 mod flags;
 mod fts;
 mod maintenance;
 mod metrics;
 mod points;
+mod quality;
 mod read;
 mod rollup;
 mod rows;
 mod schema;
+mod scores;
 mod summary;
 mod write;
 

@@ -5,9 +5,10 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// Migrations in order: migration `i` brings the schema to version `i + 1`. Version 1 has spans,
-/// traces, content, metric points and logs, and version 2 adds the per-minute,
-/// per-hour and per-day rollups and settings, and version 3 adds analyzer flags and languages
-/// to spans, with `span_flags` indexing each span's distinct findings for filters.
+/// traces, content, metric points and logs. Version 2 adds the per-minute, per-hour and
+/// per-day rollups and settings. Version 3 adds analyzer flags and languages to spans, with
+/// `span_flags` indexing each span's distinct findings for filters. Version 4 adds scores,
+/// datasets with their items, and experiments with their results.
 /// Never edit a released migration: append a new one.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -250,6 +251,78 @@ CREATE TABLE span_flags (
 ) WITHOUT ROWID;
 CREATE INDEX span_flags_by_analyzer ON span_flags (analyzer, start_ns);
 CREATE INDEX span_flags_by_finding ON span_flags (finding, start_ns);
+"#,
+    r#"
+CREATE TABLE scores (
+    id TEXT PRIMARY KEY,
+    trace_id BLOB NOT NULL,
+    span_id BLOB,
+    name TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    number REAL,
+    category TEXT,
+    source TEXT NOT NULL,
+    comment TEXT,
+    author TEXT,
+    created_ns INTEGER NOT NULL,
+    service_name TEXT,
+    provider TEXT,
+    model TEXT,
+    target_start_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX scores_by_created ON scores (created_ns, id);
+CREATE INDEX scores_by_target ON scores (trace_id, span_id);
+CREATE INDEX scores_by_target_start ON scores (target_start_ns);
+CREATE INDEX scores_by_name ON scores (name, target_start_ns);
+
+CREATE TABLE datasets (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT,
+    created_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX datasets_by_created ON datasets (created_ns, id);
+
+CREATE TABLE dataset_items (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    dataset_id TEXT NOT NULL,
+    input TEXT NOT NULL,
+    expected_output TEXT,
+    metadata TEXT NOT NULL,
+    source_trace_id BLOB,
+    source_span_id BLOB,
+    created_ns INTEGER NOT NULL
+);
+CREATE INDEX dataset_items_by_dataset ON dataset_items (dataset_id, created_ns, row);
+
+CREATE TABLE experiments (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    dataset_name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    started_ns INTEGER NOT NULL,
+    finished_ns INTEGER
+) WITHOUT ROWID;
+CREATE INDEX experiments_by_start ON experiments (started_ns, id);
+CREATE INDEX experiments_by_dataset ON experiments (dataset_name, started_ns);
+
+CREATE TABLE experiment_results (
+    experiment_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    scores TEXT NOT NULL,
+    latency_ms REAL,
+    cost_usd REAL,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    trace_id BLOB,
+    PRIMARY KEY (experiment_id, item_id)
+) WITHOUT ROWID;
 "#,
 ];
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod conformance;
+mod quality;
 
 use std::sync::Arc;
 
@@ -48,6 +49,28 @@ conformance_cases!(sqlite:
     top_lists_sum_in_the_database,
     metric_series_average_per_step,
     retention_deletes_and_downsamples,
+);
+
+macro_rules! quality_cases {
+    ($factory:ident: $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _guard) = $factory();
+                quality::$case(store).await;
+            }
+        )*
+    };
+}
+
+quality_cases!(sqlite:
+    scores_copy_target_context,
+    score_batch_with_unknown_target_writes_nothing,
+    resent_score_id_replaces,
+    score_pagination_walks_every_score,
+    score_aggregates_are_exact,
+    datasets_hold_items_in_order,
+    experiments_store_results_and_totals,
 );
 
 #[tokio::test]
