@@ -26,7 +26,8 @@ pub struct ErrorBody {
 /// The error code and message.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable machine-readable code: `invalid_parameter`, `not_found`, `internal`.
+    /// A stable machine-readable code: `invalid_parameter`, `invalid_body`, `not_found`,
+    /// `conflict`, `payload_too_large`, `internal`.
     pub code: String,
     /// A readable message naming the offending value.
     pub message: String,
@@ -51,6 +52,24 @@ impl ApiError {
         }
     }
 
+    /// Builds the error for a resource that exists already, such as a dataset name in use.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
+        }
+    }
+
+    /// Builds the error for a request body larger than the endpoint accepts.
+    pub fn payload_too_large(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "payload_too_large",
+            message: message.into(),
+        }
+    }
+
     /// Builds the error for a resource that does not exist.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {
@@ -65,6 +84,8 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::InvalidCursor(problem) => ApiError::invalid_parameter("cursor", problem),
+            StoreError::NotFound(message) => ApiError::not_found(message),
+            StoreError::Conflict(message) => ApiError::conflict(message),
             StoreError::InvalidFilter(problem) => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 code: "invalid_parameter",

@@ -3,13 +3,19 @@
 
 #![warn(missing_docs)]
 
+mod dataset_sources;
+mod datasets;
 mod error;
+mod experiments;
 mod infra;
+mod json_body;
 mod metrics;
 mod params;
 mod points;
 mod prices;
 mod routes;
+mod score_metrics;
+mod scores;
 mod time_format;
 mod views;
 
@@ -45,7 +51,7 @@ pub struct ApiState {
 #[openapi(
     info(
         title = "Glassbox API",
-        description = "Traces, spans and sessions of generative-AI applications."
+        description = "Traces, spans, sessions, metrics, scores, datasets and experiments of generative-AI applications."
     ),
     paths(
         routes::list_traces,
@@ -66,9 +72,61 @@ pub struct ApiState {
         prices::lookup,
         prices::unpriced,
         prices::reprice,
+        scores::create,
+        scores::list,
+        score_metrics::scores,
+        datasets::create,
+        datasets::list,
+        datasets::get,
+        datasets::delete,
+        datasets::add_items,
+        dataset_sources::import,
+        dataset_sources::from_spans,
+        experiments::list,
+        experiments::compare,
+        experiments::get,
     )
 )]
 pub struct ApiDoc;
+
+/// The routes of scores, datasets and experiments. Each write route sets its own body
+/// limit, above axum's default of 2 MiB, because batches and dataset files are larger.
+fn quality_routes() -> Router<ApiState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::post;
+
+    let scores_limit = DefaultBodyLimit::max(scores::SCORES_BODY_LIMIT);
+    let dataset_limit = DefaultBodyLimit::max(datasets::DATASET_BODY_LIMIT);
+    Router::new()
+        .route(
+            "/api/v1/scores",
+            get(scores::list).post(scores::create).layer(scores_limit),
+        )
+        .route("/api/v1/metrics/scores", get(score_metrics::scores))
+        .route(
+            "/api/v1/datasets",
+            get(datasets::list).post(datasets::create),
+        )
+        .route(
+            "/api/v1/datasets/{name}",
+            get(datasets::get).delete(datasets::delete),
+        )
+        .route(
+            "/api/v1/datasets/{name}/items",
+            post(datasets::add_items).layer(dataset_limit),
+        )
+        .route(
+            "/api/v1/datasets/{name}/import",
+            post(dataset_sources::import).layer(dataset_limit),
+        )
+        .route(
+            "/api/v1/datasets/{name}/items/from-spans",
+            post(dataset_sources::from_spans),
+        )
+        .route("/api/v1/experiments", get(experiments::list))
+        .route("/api/v1/experiments/compare", get(experiments::compare))
+        .route("/api/v1/experiments/{id}", get(experiments::get))
+}
 
 /// Builds the `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
@@ -93,6 +151,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/prices/lookup", get(prices::lookup))
         .route("/api/v1/prices/unpriced", get(prices::unpriced))
         .route("/api/v1/reprice", axum::routing::post(prices::reprice))
+        .merge(quality_routes())
         .route(
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(openapi) }),
