@@ -12,5 +12,6 @@ mod fixtures;
 mod gateway;
 mod infra;
 mod otlp;
+mod quality_api;
 mod server;
 mod ui;
