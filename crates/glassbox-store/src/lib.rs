@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod drift;
 mod error;
 mod metrics;
 mod points;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use glassbox_model::{Span, TraceId, TraceSummary};
 
 pub use batch::{LogRecordRow, WriteBatch, WriteSummary};
+pub use drift::{DEFAULT_DRIFT_SAMPLE_SPANS, DriftFilter, DriftSamples, FlagRateFilter, FlagRates};
 pub use error::StoreError;
 pub use metrics::{
     Aggregate, FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series,
@@ -184,6 +186,19 @@ pub trait MetricsStore: Send + Sync + 'static {
         &self,
         filter: MetricsFilter,
     ) -> Result<Vec<FinishReasonCount>, StoreError>;
+
+    /// Samples for drift reports of the spans of kind `llm` in the filter's window, per
+    /// (service, model) group, ordered by service, then model. Only the latest
+    /// `max_per_group` spans of a group, and scores of each name, are read.
+    async fn drift_samples(&self, filter: DriftFilter) -> Result<Vec<DriftSamples>, StoreError>;
+
+    /// Spans of kind `llm` and flagged spans of kind `llm` per step of `step_seconds` (a
+    /// positive multiple of 60), steps starting at `from` rounded down to the minute.
+    async fn flag_rates(
+        &self,
+        filter: FlagRateFilter,
+        step_seconds: i64,
+    ) -> Result<FlagRates, StoreError>;
 }
 
 /// Small documents of settings that the server changes at run time (custom prices).

@@ -3,7 +3,9 @@
 
 mod content;
 mod datasets;
+mod drift;
 mod experiments;
+mod flag_rates;
 mod flags;
 mod fts;
 mod maintenance;
@@ -28,6 +30,7 @@ use glassbox_model::{Span, TraceId, TraceSummary};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::batch::{WriteBatch, WriteSummary};
+use crate::drift::{DriftFilter, DriftSamples, FlagRateFilter, FlagRates};
 use crate::error::StoreError;
 use crate::metrics::{
     FinishReasonCount, FunctionStats, GroupAggregate, GroupBy, MetricsFilter, Series, TopTotal,
@@ -429,6 +432,20 @@ impl MetricsStore for SqliteStore {
         filter: MetricsFilter,
     ) -> Result<Vec<FinishReasonCount>, StoreError> {
         self.read(move |connection| metrics::finish_reasons(connection, &filter))
+            .await
+    }
+
+    async fn drift_samples(&self, filter: DriftFilter) -> Result<Vec<DriftSamples>, StoreError> {
+        self.read(move |connection| drift::samples(connection, &filter))
+            .await
+    }
+
+    async fn flag_rates(
+        &self,
+        filter: FlagRateFilter,
+        step_seconds: i64,
+    ) -> Result<FlagRates, StoreError> {
+        self.read(move |connection| flag_rates::flag_rates(connection, &filter, step_seconds))
             .await
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod conformance;
+mod drift;
 mod quality;
 
 use std::sync::Arc;
@@ -71,6 +72,27 @@ quality_cases!(sqlite:
     score_aggregates_are_exact,
     datasets_hold_items_in_order,
     experiments_store_results_and_totals,
+);
+
+macro_rules! drift_cases {
+    ($factory:ident: $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _guard) = $factory();
+                drift::$case(store).await;
+            }
+        )*
+    };
+}
+
+drift_cases!(sqlite:
+    drift_samples_group_and_cap,
+    drift_samples_cap_applies_to_scores,
+    drift_samples_follow_filters,
+    flag_rates_count_per_step,
+    flag_rates_by_finding_and_filter,
+    flag_rates_reject_a_bad_step,
 );
 
 #[tokio::test]
