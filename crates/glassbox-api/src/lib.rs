@@ -5,8 +5,10 @@
 
 mod dataset_sources;
 mod datasets;
+mod drift;
 mod error;
 mod experiments;
+mod flag_metrics;
 mod infra;
 mod json_body;
 mod metrics;
@@ -64,6 +66,7 @@ pub struct ApiState {
         metrics::summary,
         metrics::timeseries,
         metrics::functions,
+        flag_metrics::flags,
         points::points,
         points::names,
         prices::list,
@@ -85,6 +88,7 @@ pub struct ApiState {
         experiments::list,
         experiments::compare,
         experiments::get,
+        drift::report,
     )
 )]
 pub struct ApiDoc;
@@ -142,6 +146,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metrics/summary", get(metrics::summary))
         .route("/api/v1/metrics/timeseries", get(metrics::timeseries))
         .route("/api/v1/functions", get(metrics::functions))
+        .route("/api/v1/metrics/flags", get(flag_metrics::flags))
+        .route("/api/v1/quality/drift", get(drift::report))
         .route("/api/v1/metrics/points", get(points::points))
         .route("/api/v1/metrics/names", get(points::names))
         .route(

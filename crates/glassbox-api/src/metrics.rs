@@ -353,7 +353,7 @@ pub(crate) fn parse_step(text: &str) -> Result<i64, ApiError> {
     Ok(seconds)
 }
 
-fn default_step(range_nanos: u64) -> i64 {
+pub(crate) fn default_step(range_nanos: u64) -> i64 {
     let seconds = range_nanos / 1_000_000_000 / 100;
     let minutes = seconds.div_ceil(60).max(1);
     i64::try_from(minutes * 60).unwrap_or(i64::MAX)
