@@ -13,5 +13,6 @@ mod gateway;
 mod infra;
 mod otlp;
 mod quality_api;
+mod quality_drift;
 mod server;
 mod ui;
