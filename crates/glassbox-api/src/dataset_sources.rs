@@ -20,7 +20,7 @@ use crate::datasets::{
     AddedItems, DATASET_BODY_LIMIT, MAX_ITEMS_PER_REQUEST, SkippedRow, store_items,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::json_body::{Fields, Problems, body_bytes, parse_json};
+use crate::json_body::{DEFAULT_BODY_LIMIT, Fields, Problems, body_bytes, parse_json};
 use crate::params::{extract, flag};
 use crate::time_format::parse_rfc3339;
 
@@ -353,7 +353,7 @@ pub async fn from_spans(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<AddedItems>), ApiError> {
-    let body = body_bytes(body, DATASET_BODY_LIMIT)?;
+    let body = body_bytes(body, DEFAULT_BODY_LIMIT)?;
     let selection = span_selection(&parse_json(&body)?)?;
     if state.store.dataset(name.clone()).await?.is_none() {
         return Err(ApiError::not_found(format!("dataset {name:?} not found")));

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
-use crate::json_body::{Fields, Problems, body_bytes, parse_json};
+use crate::json_body::{DEFAULT_BODY_LIMIT, Fields, Problems, body_bytes, parse_json};
 use crate::params::{extract, page};
 use crate::time_format::format_nanos;
 
@@ -186,7 +186,7 @@ pub async fn create(
     State(state): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<DatasetView>), ApiError> {
-    let body = body_bytes(body, DATASET_BODY_LIMIT)?;
+    let body = body_bytes(body, DEFAULT_BODY_LIMIT)?;
     let (name, description) = new_dataset(&parse_json(&body)?)?;
     let dataset = state.store.create_dataset(name, description).await?;
     tracing::info!(dataset = %dataset.name, "created a dataset");

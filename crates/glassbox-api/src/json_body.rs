@@ -11,6 +11,9 @@ use crate::error::ApiError;
 /// Most problems listed in one error response; the count of the rest follows them.
 const MAX_LISTED_PROBLEMS: usize = 20;
 
+/// Largest body of a route without its own limit: axum's default of 2 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Unwraps a body extraction, turning a body over the route's limit into a 413 error that
 /// names the limit.
 pub fn body_bytes(
