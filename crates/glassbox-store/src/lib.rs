@@ -19,7 +19,7 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use glassbox_model::{Span, TraceId, TraceSummary};
+use glassbox_model::{Span, SpanKind, TraceId, TraceSummary};
 
 pub use batch::{LogRecordRow, WriteBatch, WriteSummary};
 pub use drift::{DEFAULT_DRIFT_SAMPLE_SPANS, DriftFilter, DriftSamples, FlagRateFilter, FlagRates};
@@ -130,6 +130,19 @@ pub trait TraceStore: Send + Sync + 'static {
         &self,
         session_id: String,
     ) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>, StoreError>;
+
+    /// Returns up to `limit` spans of `kind` stored after the position `after`, in storage
+    /// order, each with its position. Positions only grow, so a reader that remembers the
+    /// last one sees every later span once; a span that is resent keeps its position.
+    async fn spans_after(
+        &self,
+        after: i64,
+        kind: SpanKind,
+        limit: usize,
+    ) -> Result<Vec<(i64, Span)>, StoreError>;
+
+    /// Returns the position of the latest stored span, 0 when none is stored.
+    async fn last_span_position(&self) -> Result<i64, StoreError>;
 }
 
 /// Aggregates over spans.

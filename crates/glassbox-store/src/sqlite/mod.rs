@@ -5,6 +5,7 @@ mod content;
 mod datasets;
 mod drift;
 mod experiments;
+mod feed;
 mod flag_rates;
 mod flags;
 mod fts;
@@ -26,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use glassbox_model::{Span, TraceId, TraceSummary};
+use glassbox_model::{Span, SpanKind, TraceId, TraceSummary};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::batch::{WriteBatch, WriteSummary};
@@ -507,5 +508,19 @@ impl TraceStore for SqliteStore {
     ) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>, StoreError> {
         self.read(move |connection| read::session(connection, &session_id))
             .await
+    }
+
+    async fn spans_after(
+        &self,
+        after: i64,
+        kind: SpanKind,
+        limit: usize,
+    ) -> Result<Vec<(i64, Span)>, StoreError> {
+        self.read(move |connection| feed::spans_after(connection, after, kind, limit))
+            .await
+    }
+
+    async fn last_span_position(&self) -> Result<i64, StoreError> {
+        self.read(feed::last_position).await
     }
 }
