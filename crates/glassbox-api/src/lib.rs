@@ -7,6 +7,7 @@ mod dataset_sources;
 mod datasets;
 mod drift;
 mod error;
+mod experiment_runs;
 mod experiments;
 mod flag_metrics;
 mod infra;
@@ -46,6 +47,8 @@ pub struct ApiState {
     pub gateway: Option<Arc<glassbox_gateway::GatewayStats>>,
     /// The health of the infrastructure collectors and scrape targets.
     pub infra: Option<Arc<glassbox_infra::Registry>>,
+    /// The experiment runner; without it, starting an experiment is refused.
+    pub experiments: Option<Arc<glassbox_quality::ExperimentRunner>>,
 }
 
 /// The OpenAPI document.
@@ -86,6 +89,7 @@ pub struct ApiState {
         dataset_sources::import,
         dataset_sources::from_spans,
         experiments::list,
+        experiment_runs::start,
         experiments::compare,
         experiments::get,
         drift::report,
@@ -127,7 +131,14 @@ fn quality_routes() -> Router<ApiState> {
             "/api/v1/datasets/{name}/items/from-spans",
             post(dataset_sources::from_spans),
         )
-        .route("/api/v1/experiments", get(experiments::list))
+        .route(
+            "/api/v1/experiments",
+            get(experiments::list)
+                .post(experiment_runs::start)
+                .layer(DefaultBodyLimit::max(
+                    experiment_runs::EXPERIMENT_BODY_LIMIT,
+                )),
+        )
         .route("/api/v1/experiments/compare", get(experiments::compare))
         .route("/api/v1/experiments/{id}", get(experiments::get))
 }

@@ -34,6 +34,17 @@ enum Command {
     },
     /// Send a synthetic GenAI workload to a running Glassbox on this machine.
     Demo(DemoArgs),
+    /// Run experiments: a dataset through a model, scored against its expected outputs.
+    Experiment {
+        #[command(subcommand)]
+        command: ExperimentCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExperimentCommand {
+    /// Start an experiment on a running server, show its progress and print its scores.
+    Run(crate::experiment::RunArgs),
 }
 
 /// Default live traffic of `glassbox demo`, in traces per second.
@@ -251,5 +262,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(crate::serve::run(config, args.demo))
         }
         Command::Demo(args) => runtime()?.block_on(demo::run(args.options())),
+        Command::Experiment {
+            command: ExperimentCommand::Run(args),
+        } => runtime()?.block_on(crate::experiment::run(args)),
     }
 }

@@ -53,6 +53,9 @@ pub struct Config {
     /// `secrets`, `prompt_injection`, `refusal`, `empty_output`, `truncation`,
     /// `invalid_json`, `language`), and masking (`mask_pii`, `mask_secrets`, default false).
     pub analyzers: glassbox_analyze::AnalyzerConfig,
+    /// Online evaluators (`[[evaluators]]` entries: `name`, `filter`, `sample_rate`, and a
+    /// `check` or a `judge`) that score a sample of live model spans. Default none.
+    pub evaluators: Vec<glassbox_quality::EvaluatorConfig>,
 }
 
 /// Prices that win over the built-in catalog.
@@ -111,6 +114,7 @@ impl Default for Config {
             infra: glassbox_infra::InfraConfig::default(),
             mask_pii: false,
             analyzers: glassbox_analyze::AnalyzerConfig::default(),
+            evaluators: Vec::new(),
         }
     }
 }

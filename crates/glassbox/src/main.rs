@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod experiment;
 mod maintenance;
 mod pricing;
 mod serve;

@@ -12,6 +12,7 @@ use glassbox_api::ApiState;
 use glassbox_gateway::Gateway;
 use glassbox_infra::Infra;
 use glassbox_ingest::{BatchWriter, Ingest, IngestOptions, WriterOptions};
+use glassbox_quality::{ExperimentRunner, GatewayClient};
 use glassbox_store::{ContentHook, SqliteOptions, SqliteStore, Store};
 use glassbox_ui::UiState;
 use tokio::net::TcpListener;
@@ -52,6 +53,7 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     )
     .with_analyzers(config.analyzer_config());
     log_analyzers(&config);
+    let quality = Quality::new(&store, ingest.enricher());
     let (shutdown_sender, shutdown) = watch::channel(false);
     let demo_provider = if demo && config.gateway.enabled {
         Some(demo_provider(&mut config).await?)
@@ -75,10 +77,17 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         ingest.clone(),
         gateway.as_ref().map(|(gateway, _)| Arc::clone(gateway)),
         Arc::clone(infra.registry()),
+        &quality.experiments,
         &shutdown,
     )
     .await?;
     let recorder_task = gateway.map(|(_, task)| task);
+    if config.gateway.enabled {
+        quality
+            .client
+            .connect(format!("http://{}", loopback(main_address)));
+    }
+    let evaluators = start_evaluators(&config, &store, &quality, &shutdown)?;
     let demo = demo.then(|| {
         tokio::spawn(crate::demo::fill_server(
             ingest.clone(),
@@ -106,8 +115,78 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         let _ = calls.await;
     }
     drop(demo_provider);
+    if let Some(evaluators) = evaluators {
+        let _ = evaluators.await;
+    }
     infra.stopped().await;
     finish(servers, recorder_task, writer_task, store.as_ref()).await
+}
+
+/// The parts that score traffic: the client of the server's own gateway, shared by judges
+/// and experiments, and the experiment runner.
+struct Quality {
+    client: Arc<GatewayClient>,
+    experiments: Arc<ExperimentRunner>,
+}
+
+impl Quality {
+    fn new(store: &Arc<dyn Store>, enricher: &Arc<glassbox_enrich::Enricher>) -> Quality {
+        let client = Arc::new(GatewayClient::new());
+        let experiments = Arc::new(ExperimentRunner::new(
+            Arc::clone(store),
+            Arc::clone(&client),
+            Arc::clone(enricher),
+        ));
+        Quality {
+            client,
+            experiments,
+        }
+    }
+}
+
+/// Starts the online evaluators of the configuration, if any.
+fn start_evaluators(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    quality: &Quality,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let evaluators = glassbox_quality::build_evaluators(&config.evaluators)
+        .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    if evaluators.is_empty() {
+        return Ok(None);
+    }
+    let judges = evaluators.iter().any(|evaluator| {
+        matches!(
+            evaluator.method,
+            glassbox_quality::evaluator::Method::Judge(_)
+        )
+    });
+    if judges && !config.gateway.enabled {
+        anyhow::bail!(
+            "invalid configuration: LLM judge evaluators call models through the gateway; set gateway.enabled = true"
+        );
+    }
+    Ok(Some(glassbox_quality::evaluator::start(
+        Arc::clone(store),
+        Arc::clone(&quality.client),
+        evaluators,
+        shutdown.clone(),
+    )))
+}
+
+/// Returns the address to reach a listener from this machine: loopback when it listens on
+/// every interface.
+fn loopback(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], address.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port()))
+        }
+        _ => address,
+    }
 }
 
 /// Starts the mock provider of `--demo` and adds its upstreams to the gateway configuration.
@@ -119,7 +198,6 @@ async fn demo_provider(config: &mut Config) -> anyhow::Result<crate::demo::gatew
     Ok(provider)
 }
 
-/// Starts the gateway's recorder, when the gateway is on.
 /// The store runs the analyzers on content that joins its span after the span was stored.
 fn content_hook(analyzers: glassbox_analyze::AnalyzerConfig) -> ContentHook {
     ContentHook(Arc::new(move |span| {
@@ -142,6 +220,7 @@ fn log_analyzers(config: &Config) {
     );
 }
 
+/// Starts the gateway's recorder, when the gateway is on.
 fn start_gateway(
     config: &Config,
     ingest: &Ingest,
@@ -170,6 +249,7 @@ async fn start_listeners(
     ingest: Ingest,
     gateway: Option<Arc<Gateway>>,
     infra: Arc<glassbox_infra::Registry>,
+    experiments: &Arc<ExperimentRunner>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<(JoinSet<anyhow::Result<()>>, SocketAddr)> {
     let mut servers = JoinSet::new();
@@ -182,6 +262,7 @@ async fn start_listeners(
             .as_ref()
             .map(|gateway| Arc::clone(gateway.recorder().stats())),
         infra: Some(Arc::clone(&infra)),
+        experiments: Some(Arc::clone(experiments)),
     })
     .merge(glassbox_ingest::http::router(ingest.clone()))
     .merge(glassbox_ui::router(UiState {

@@ -14,5 +14,6 @@ mod infra;
 mod otlp;
 mod quality_api;
 mod quality_drift;
+mod quality_runs;
 mod server;
 mod ui;

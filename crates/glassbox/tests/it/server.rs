@@ -51,6 +51,15 @@ impl Server {
         server
     }
 
+    /// Starts a server with a fresh data directory, extra environment variables and extra
+    /// `serve` arguments.
+    pub fn start_with_env_and_args(env: &[(&str, &str)], args: &[&str]) -> Server {
+        let temp = tempfile::tempdir().unwrap();
+        let mut server = Server::start_with_args(temp.path(), env, args);
+        server._temp = Some(temp);
+        server
+    }
+
     fn start_with_args(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_glassbox"));
         command
