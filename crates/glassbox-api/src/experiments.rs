@@ -1,12 +1,13 @@
 //! `/api/v1/experiments`: stored experiments, their results and the comparison of two.
 //! Experiments are run elsewhere; this API only reads them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use glassbox_model::{Experiment, ExperimentResult, ExperimentTotals};
+use glassbox_quality::compare;
 use glassbox_store::ExperimentDetail;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -216,12 +217,12 @@ pub struct Difference {
     delta: Option<f64>,
 }
 
-impl Difference {
-    fn of(a: Option<f64>, b: Option<f64>) -> Difference {
+impl From<compare::Difference> for Difference {
+    fn from(difference: compare::Difference) -> Difference {
         Difference {
-            a,
-            b,
-            delta: a.zip(b).map(|(a, b)| b - a),
+            a: difference.a,
+            b: difference.b,
+            delta: difference.delta,
         }
     }
 }
@@ -235,6 +236,18 @@ pub struct ItemComparison {
     max_abs_delta: Option<f64>,
     error_a: Option<String>,
     error_b: Option<String>,
+}
+
+impl From<compare::ItemComparison> for ItemComparison {
+    fn from(item: compare::ItemComparison) -> ItemComparison {
+        ItemComparison {
+            item_id: item.item_id,
+            scores: differences(item.scores),
+            max_abs_delta: item.max_abs_delta,
+            error_a: item.error_a,
+            error_b: item.error_b,
+        }
+    }
 }
 
 /// Two experiments side by side.
@@ -252,86 +265,28 @@ pub struct Comparison {
     latency_p95_ms: Difference,
 }
 
-fn score_names<'a>(
-    a: &'a BTreeMap<String, f64>,
-    b: &'a BTreeMap<String, f64>,
-) -> BTreeSet<&'a String> {
-    a.keys().chain(b.keys()).collect()
-}
-
-fn score_differences(
-    a: &BTreeMap<String, f64>,
-    b: &BTreeMap<String, f64>,
-) -> BTreeMap<String, Difference> {
-    score_names(a, b)
+fn differences(scores: BTreeMap<String, compare::Difference>) -> BTreeMap<String, Difference> {
+    scores
         .into_iter()
-        .map(|name| {
-            let difference = Difference::of(a.get(name).copied(), b.get(name).copied());
-            (name.clone(), difference)
-        })
+        .map(|(name, difference)| (name, Difference::from(difference)))
         .collect()
 }
 
-/// Pairs the results of two experiments by item, largest score change first.
-fn compare_items(a: &[ExperimentResult], b: &[ExperimentResult]) -> Vec<ItemComparison> {
-    let by_item = |results: &[ExperimentResult]| -> BTreeMap<String, ExperimentResult> {
-        results
-            .iter()
-            .map(|result| (result.item_id.clone(), result.clone()))
-            .collect()
-    };
-    let (a, b) = (by_item(a), by_item(b));
-    let item_ids: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let empty = BTreeMap::new();
-
-    let mut items: Vec<ItemComparison> = item_ids
-        .into_iter()
-        .map(|item_id| {
-            let (result_a, result_b) = (a.get(item_id), b.get(item_id));
-            let scores = score_differences(
-                result_a.map_or(&empty, |result| &result.scores),
-                result_b.map_or(&empty, |result| &result.scores),
-            );
-            let max_abs_delta = scores
-                .values()
-                .filter_map(|difference| difference.delta.map(f64::abs))
-                .max_by(f64::total_cmp);
-            ItemComparison {
-                item_id: item_id.clone(),
-                scores,
-                max_abs_delta,
-                error_a: result_a.and_then(|result| result.error.clone()),
-                error_b: result_b.and_then(|result| result.error.clone()),
-            }
-        })
-        .collect();
-    items.sort_by(|x, y| {
-        let change = |item: &ItemComparison| item.max_abs_delta.unwrap_or(-1.0);
-        change(y)
-            .total_cmp(&change(x))
-            .then_with(|| x.item_id.cmp(&y.item_id))
-    });
-    items
-}
-
 fn comparison(a: ExperimentDetail, b: ExperimentDetail) -> Comparison {
-    let totals_a = &a.experiment.totals;
-    let totals_b = &b.experiment.totals;
-    let scores = score_differences(&totals_a.score_means, &totals_b.score_means);
-    let cost_usd = Difference::of(totals_a.cost_usd, totals_b.cost_usd);
-    let latency_mean_ms = Difference::of(totals_a.latency_mean_ms, totals_b.latency_mean_ms);
-    let latency_p50_ms = Difference::of(totals_a.latency_p50_ms, totals_b.latency_p50_ms);
-    let latency_p95_ms = Difference::of(totals_a.latency_p95_ms, totals_b.latency_p95_ms);
-    let items = compare_items(&a.results, &b.results);
+    let compared = compare::compare_experiments(&a, &b);
     Comparison {
         a: ExperimentView::from(a.experiment),
         b: ExperimentView::from(b.experiment),
-        scores,
-        items,
-        cost_usd,
-        latency_mean_ms,
-        latency_p50_ms,
-        latency_p95_ms,
+        scores: differences(compared.scores),
+        items: compared
+            .items
+            .into_iter()
+            .map(ItemComparison::from)
+            .collect(),
+        cost_usd: compared.cost_usd.into(),
+        latency_mean_ms: compared.latency_mean_ms.into(),
+        latency_p50_ms: compared.latency_p50_ms.into(),
+        latency_p95_ms: compared.latency_p95_ms.into(),
     }
 }
 
@@ -359,63 +314,4 @@ pub async fn compare(
     let a = load(&state, a, Some("a")).await?;
     let b = load(&state, b, Some("b")).await?;
     Ok(Json(comparison(a, b)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn result(item: &str, scores: &[(&str, f64)]) -> ExperimentResult {
-        ExperimentResult {
-            experiment_id: "e".into(),
-            item_id: item.into(),
-            output: None,
-            error: None,
-            scores: scores
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), *value))
-                .collect(),
-            latency_ms: None,
-            cost_usd: None,
-            input_tokens: None,
-            output_tokens: None,
-            trace_id: None,
-        }
-    }
-
-    #[test]
-    fn items_with_largest_change_come_first() {
-        let a = [
-            result("i1", &[("exact", 1.0)]),
-            result("i2", &[("exact", 0.0), ("judge", 0.5)]),
-            result("i3", &[("exact", 1.0)]),
-        ];
-        let b = [
-            result("i1", &[("exact", 1.0)]),
-            result("i2", &[("exact", 1.0), ("judge", 0.25)]),
-            result("i3", &[("exact", 0.5)]),
-            result("i4", &[("exact", 1.0)]),
-        ];
-        let items = compare_items(&a, &b);
-        let order: Vec<&str> = items.iter().map(|item| item.item_id.as_str()).collect();
-        assert_eq!(order, ["i2", "i3", "i1", "i4"]);
-        assert_eq!(items[0].max_abs_delta, Some(1.0));
-        assert_eq!(
-            items[0].scores.get("judge"),
-            Some(&Difference {
-                a: Some(0.5),
-                b: Some(0.25),
-                delta: Some(-0.25)
-            })
-        );
-        assert_eq!(items[3].max_abs_delta, None);
-        assert_eq!(
-            items[3].scores.get("exact"),
-            Some(&Difference {
-                a: None,
-                b: Some(1.0),
-                delta: None
-            })
-        );
-    }
 }

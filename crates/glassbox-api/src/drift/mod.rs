@@ -2,9 +2,10 @@
 //! baseline window, per service and model.
 //!
 //! The store reads the samples of each window (token counts, input languages, flagged
-//! analyzers, numeric scores) and [`compare`] runs the drift statistics on them.
+//! analyzers, numeric scores) and [`glassbox_quality::drift`] runs the drift statistics on
+//! them; [`views`] gives the result its JSON shape.
 
-mod compare;
+mod views;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -13,7 +14,7 @@ use glassbox_store::{DEFAULT_DRIFT_SAMPLE_SPANS, DriftFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use compare::GroupDrift;
+use views::GroupDrift;
 
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
@@ -170,7 +171,14 @@ pub async fn report(
         baseline_from: format_nanos(windows.baseline.0),
         baseline_to: format_nanos(windows.baseline.1),
         max_spans_per_group: DEFAULT_DRIFT_SAMPLE_SPANS,
-        groups: compare::compare_windows(baseline, recent, DEFAULT_DRIFT_SAMPLE_SPANS),
+        groups: glassbox_quality::drift::compare_windows(
+            baseline,
+            recent,
+            DEFAULT_DRIFT_SAMPLE_SPANS,
+        )
+        .into_iter()
+        .map(GroupDrift::from)
+        .collect(),
     }))
 }
 

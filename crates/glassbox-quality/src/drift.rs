@@ -1,17 +1,15 @@
 //! The drift report's comparison: pairs each group's baseline and recent samples and runs
-//! the drift statistics of `glassbox-eval` on every metric. Pure, so it is tested on
-//! generated samples without a store.
+//! the drift statistics of `glassbox-eval` on every metric. Pure, so the API and the
+//! dashboard show the same report, and it is tested on generated samples without a store.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use glassbox_eval::{DriftLevel, DriftStat, compare_categorical, compare_numeric};
 use glassbox_model::Analyzer;
 use glassbox_store::DriftSamples;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 /// The drift of one metric of a group.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricDrift {
     /// `input_tokens`, `output_tokens`, `input_language`, `flag_rate:<analyzer>` or
     /// `score:<name>`.
@@ -19,7 +17,7 @@ pub struct MetricDrift {
     /// `numeric` (PSI over the baseline's deciles, and Kolmogorov–Smirnov) or
     /// `categorical` (PSI over categories).
     pub kind: &'static str,
-    /// Population stability index; null when either window has no values.
+    /// Population stability index; `None` when either window has no values.
     pub psi: Option<f64>,
     /// Kolmogorov–Smirnov D of a numeric metric.
     pub ks_d: Option<f64>,
@@ -34,14 +32,11 @@ pub struct MetricDrift {
     /// Mean of a numeric metric over the recent window.
     pub recent_mean: Option<f64>,
     /// Share of flagged spans in the baseline, for a flag rate.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_rate: Option<f64>,
     /// Share of flagged spans in the recent window, for a flag rate.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recent_rate: Option<f64>,
-    /// `stable` (PSI below 0.1), `moderate` (0.1 to 0.25), `significant` (above 0.25) or
-    /// `insufficient_data` (fewer than 30 values in a window).
-    #[schema(value_type = String)]
+    /// `Stable` (PSI below 0.1), `Moderate` (0.1 to 0.25), `Significant` (above 0.25) or
+    /// `InsufficientData` (fewer than 30 values in a window).
     pub level: DriftLevel,
 }
 
@@ -63,15 +58,16 @@ impl MetricDrift {
         }
     }
 
-    fn has_moved(&self) -> bool {
+    /// Returns true when the level is `Moderate` or `Significant`.
+    pub fn has_moved(&self) -> bool {
         matches!(self.level, DriftLevel::Moderate | DriftLevel::Significant)
     }
 }
 
 /// The drift of one (service, model) group.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupDrift {
-    /// `service.name`; null for model calls without one.
+    /// `service.name`; `None` for model calls without one.
     pub service: Option<String>,
     /// Request model, else response model.
     pub model: Option<String>,
@@ -82,7 +78,7 @@ pub struct GroupDrift {
     /// True when a window had more model calls than the report reads, so only its latest
     /// calls were compared.
     pub sampled: bool,
-    /// The largest PSI of the metrics with enough data; null when none has.
+    /// The largest PSI of the metrics with enough data; `None` when none has.
     pub max_psi: Option<f64>,
     /// Token counts, input language, one flag rate per analyzer that flagged a call in
     /// either window, then one entry per score name, in that order.
