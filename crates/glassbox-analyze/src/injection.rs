@@ -21,6 +21,8 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use regex::{Regex, RegexSet};
+
 use crate::pattern::{LazyRegex, compile, find_all};
 use crate::quoting::is_discussed;
 
@@ -115,9 +117,23 @@ pub(crate) fn is_untrusted_role(role: &str) -> bool {
         .any(|trusted| role.eq_ignore_ascii_case(trusted))
 }
 
+/// Every pattern of [`SIGNS`] in one set, so a text without any sign, the common case, is
+/// read once instead of once per pattern.
+static ANY_SIGN: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
+    let patterns = SIGNS
+        .iter()
+        .flat_map(|sign| sign.patterns)
+        .filter_map(|pattern| pattern.as_ref())
+        .map(Regex::as_str);
+    RegexSet::new(patterns).ok()
+});
+
 /// Returns the injection signs of `text`, sorted by position.
 pub(crate) fn detect(text: &str) -> Vec<InjectionMatch> {
     let mut found = Vec::new();
+    if ANY_SIGN.as_ref().is_some_and(|set| !set.is_match(text)) {
+        return found;
+    }
     for sign in &SIGNS {
         for pattern in sign.patterns {
             for candidate in find_all(pattern, text) {
@@ -143,6 +159,11 @@ mod tests {
 
     fn findings(text: &str) -> Vec<&'static str> {
         detect(text).iter().map(|found| found.finding).collect()
+    }
+
+    #[test]
+    fn pattern_set_compiles() {
+        assert!(ANY_SIGN.is_some());
     }
 
     #[test]

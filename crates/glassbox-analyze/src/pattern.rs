@@ -1,5 +1,6 @@
 //! Regular expressions compiled once, and checks on the characters around a match.
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::{Match, Regex};
@@ -25,6 +26,49 @@ pub(crate) fn find_all<'t>(
         .as_ref()
         .into_iter()
         .flat_map(move |regex| regex.find_iter(text))
+}
+
+/// A match found inside a window, with its position in the whole text.
+pub(crate) struct Candidate<'t> {
+    start: usize,
+    text: &'t str,
+}
+
+impl<'t> Candidate<'t> {
+    /// Byte offset of the match in the whole text.
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Byte range of the match in the whole text.
+    pub(crate) fn range(&self) -> Range<usize> {
+        self.start..self.start + self.text.len()
+    }
+
+    /// The matched text.
+    pub(crate) fn as_str(&self) -> &'t str {
+        self.text
+    }
+}
+
+/// Iterates over the matches of `regex` inside each window of `text`. Windows are byte
+/// ranges on character boundaries; the matches of one window do not overlap.
+pub(crate) fn find_in<'t>(
+    regex: &'static LazyRegex,
+    text: &'t str,
+    windows: &'t [Range<usize>],
+) -> impl Iterator<Item = Candidate<'t>> + use<'t> {
+    let regex = regex.as_ref();
+    windows.iter().flat_map(move |window| {
+        let start = window.start;
+        let part = text.get(window.clone()).unwrap_or_default();
+        regex.into_iter().flat_map(move |regex| {
+            regex.find_iter(part).map(move |found| Candidate {
+                start: start + found.start(),
+                text: found.as_str(),
+            })
+        })
+    })
 }
 
 /// Returns the character that ends just before byte `index`.
@@ -69,6 +113,15 @@ pub(crate) fn floor_char_boundary(text: &str, index: usize) -> usize {
     let mut index = index.min(text.len());
     while !text.is_char_boundary(index) {
         index -= 1;
+    }
+    index
+}
+
+/// Returns the smallest character boundary of `text` at or after `index`.
+pub(crate) fn ceil_char_boundary(text: &str, index: usize) -> usize {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index += 1;
     }
     index
 }

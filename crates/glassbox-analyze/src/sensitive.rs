@@ -238,6 +238,10 @@ fn to_flag(scan: Scan, detection: &Detection, location: &Location) -> Flag {
     }
 }
 
+/// Up to this many originals are replaced by plain substring search rather than one
+/// compiled alternation.
+const FEW_ORIGINALS: usize = 16;
+
 /// Replaces each masked original, as written and as escaped inside a JSON string, in every
 /// string of the span's attributes, event attributes and metadata.
 fn scrub_originals(span: &mut Span, originals: &[(String, String)]) {
@@ -245,6 +249,10 @@ fn scrub_originals(span: &mut Span, originals: &[(String, String)]) {
         return;
     }
     let replacements = replacements(originals);
+    // A few substring searches cost less than compiling one pattern for them all.
+    if replacements.len() <= FEW_ORIGINALS {
+        return scrub_one_by_one(span, &replacements);
+    }
     let placeholders: HashMap<&str, &str> = replacements
         .iter()
         .map(|(original, placeholder)| (original.as_str(), placeholder.as_str()))
@@ -271,8 +279,8 @@ fn scrub_originals(span: &mut Span, originals: &[(String, String)]) {
     for_each_attribute_string(span, &mut scrub);
 }
 
-/// Replaces the originals one after the other, for when they are too many for one regular
-/// expression.
+/// Replaces the originals one after the other, for a few of them or when they are too many
+/// for one regular expression.
 fn scrub_one_by_one(span: &mut Span, replacements: &[(String, String)]) {
     let mut scrub = |text: &mut String, _: &str| {
         for (original, placeholder) in replacements {

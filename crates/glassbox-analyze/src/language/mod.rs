@@ -22,7 +22,7 @@ use self::stopwords::detect_by_words;
 use crate::pattern::floor_char_boundary;
 
 /// How much of a text the detector reads, in bytes.
-pub const SAMPLE_BYTES: usize = 4096;
+pub const SAMPLE_BYTES: usize = 2048;
 
 /// Language names by ISO 639-1 code: the English name first, then names in other languages
 /// that a request for that output language may use. All lowercase.

@@ -9,6 +9,7 @@
 //! (`SELECT`, `FROM`) are not counted.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 /// Minimum weighted count of frequent words.
@@ -17,6 +18,16 @@ const MIN_SCORE: f64 = 2.0;
 const MIN_LEAD: f64 = 1.5;
 /// Minimum share of the text's words that count for the best language.
 const MIN_SHARE: f64 = 0.1;
+/// Words read at most. A few hundred words decide any text that can be decided, and the cap
+/// bounds the cost of long prompts.
+const MAX_WORDS: usize = 300;
+/// How often, in words, the scores are checked for a clear winner, which ends the reading
+/// early: a score of [`CLEAR_SCORE`] at [`CLEAR_LEAD`] times the runner-up's.
+const CHECK_EVERY: usize = 50;
+/// The score that decides before the end of the text.
+const CLEAR_SCORE: f64 = 8.0;
+/// The lead that decides before the end of the text.
+const CLEAR_LEAD: f64 = 3.0;
 
 /// Frequent words by language, lowercase, with elided forms split at the apostrophe
 /// (`c'est` is `c` and `est`).
@@ -158,9 +169,35 @@ const WORDS: [(&str, &[&str]); 7] = [
     ),
 ];
 
+/// FNV-1a, a faster hash than the default for the short words looked up here; the keys
+/// are this file's constants, so collisions cannot be forced.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type WordIndex = HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>>;
+
 /// For each frequent word, the indexes in [`WORDS`] of the languages that list it.
-static INDEX: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(|| {
-    let mut index: HashMap<&'static str, Vec<usize>> = HashMap::new();
+static INDEX: LazyLock<WordIndex> = LazyLock::new(|| {
+    let mut index = WordIndex::default();
     for (language, (_, words)) in WORDS.iter().enumerate() {
         for word in *words {
             let languages = index.entry(word).or_default();
@@ -183,15 +220,23 @@ pub(super) fn detect_by_words(text: &str) -> Option<&'static str> {
         .filter(|chunk| !looks_like_code(chunk))
         .flat_map(|chunk| chunk.split(|c: char| !c.is_alphabetic()))
         .filter(|word| !word.is_empty() && !is_capitalized_keyword(word));
-    for word in prose_words {
+    for word in prose_words.take(MAX_WORDS) {
         words += 1;
         lowercase.clear();
-        lowercase.extend(word.chars().flat_map(char::to_lowercase));
+        if word.is_ascii() {
+            lowercase.push_str(word);
+            lowercase.make_ascii_lowercase();
+        } else {
+            lowercase.extend(word.chars().flat_map(char::to_lowercase));
+        }
         if let Some(languages) = INDEX.get(lowercase.as_str()) {
             let weight = 1.0 / languages.len() as f64;
             for &language in languages {
                 scores[language] += weight;
             }
+        }
+        if words % CHECK_EVERY == 0 && is_clear(&scores, words) {
+            break;
         }
     }
     decide(&scores, words)
@@ -200,16 +245,33 @@ pub(super) fn detect_by_words(text: &str) -> Option<&'static str> {
 /// Returns true for a chunk of code or data: a digit, an identifier with `_`, an operator or
 /// a bracket pair.
 fn looks_like_code(chunk: &str) -> bool {
-    const MARKERS: [&str; 13] = [
-        "_", "=", "{", "}", ";", "<", ">", "\\", "`", "|", "()", "::", "->",
-    ];
-    chunk.contains(|c: char| c.is_ascii_digit())
-        || MARKERS.iter().any(|marker| chunk.contains(marker))
+    const MARKERS: &[u8] = b"_={};<>\\`|";
+    const PAIRS: [&[u8]; 3] = [b"()", b"::", b"->"];
+    let bytes = chunk.as_bytes();
+    bytes
+        .iter()
+        .any(|byte| byte.is_ascii_digit() || MARKERS.contains(byte))
+        || bytes.windows(2).any(|pair| PAIRS.contains(&pair))
 }
 
 /// Returns true for a word in capitals, such as a SQL keyword or an acronym.
 fn is_capitalized_keyword(word: &str) -> bool {
     word.chars().count() > 1 && word.chars().all(char::is_uppercase)
+}
+
+/// Returns true when one language leads so clearly that more words would not change the
+/// decision.
+fn is_clear(scores: &[f64; WORDS.len()], words: usize) -> bool {
+    let (mut best, mut runner_up) = (0.0_f64, 0.0_f64);
+    for &score in scores {
+        if score > best {
+            runner_up = best;
+            best = score;
+        } else if score > runner_up {
+            runner_up = score;
+        }
+    }
+    best >= CLEAR_SCORE && best >= runner_up * CLEAR_LEAD && best >= words as f64 * MIN_SHARE
 }
 
 fn decide(scores: &[f64; WORDS.len()], words: usize) -> Option<&'static str> {

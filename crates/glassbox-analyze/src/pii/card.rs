@@ -10,8 +10,9 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::Windows;
 use crate::detection::Detection;
-use crate::pattern::{LazyRegex, compile, find_all, number_continues, number_precedes};
+use crate::pattern::{LazyRegex, compile, find_in, number_continues, number_precedes};
 
 static CANDIDATE: LazyRegex = LazyLock::new(|| compile(r"[0-9](?:[0-9]|[ -][0-9]){11,30}"));
 
@@ -60,8 +61,8 @@ const NETWORKS: [Network; 14] = [
 ];
 
 /// Appends the payment card numbers of `text` to `found`.
-pub(super) fn detect(text: &str, found: &mut Vec<Detection>) {
-    for candidate in find_all(&CANDIDATE, text) {
+pub(super) fn detect(text: &str, windows: &Windows, found: &mut Vec<Detection>) {
+    for candidate in find_in(&CANDIDATE, text, &windows.digits) {
         let range = candidate.range();
         if number_precedes(text, range.start, &['.', ',', '-'])
             || number_continues(text, range.end, &['.', ',', '-'])

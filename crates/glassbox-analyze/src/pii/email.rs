@@ -14,8 +14,9 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::Windows;
 use crate::detection::Detection;
-use crate::pattern::{LazyRegex, char_after, char_before, compile, find_all};
+use crate::pattern::{LazyRegex, char_after, char_before, compile, find_in};
 
 static EMAIL: LazyRegex = LazyLock::new(|| {
     compile(
@@ -45,8 +46,8 @@ const REMOTE_COMMANDS: [&str; 5] = ["ssh", "scp", "sftp", "rsync", "mosh"];
 const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp"];
 
 /// Appends the email addresses of `text` to `found`.
-pub(super) fn detect(text: &str, found: &mut Vec<Detection>) {
-    for candidate in find_all(&EMAIL, text) {
+pub(super) fn detect(text: &str, windows: &Windows, found: &mut Vec<Detection>) {
+    for candidate in find_in(&EMAIL, text, &windows.at_signs) {
         if is_email(text, candidate.range()) {
             found.push(Detection::pii("email", "email address", candidate.range()));
         }

@@ -6,8 +6,9 @@
 
 use std::sync::LazyLock;
 
+use super::Windows;
 use crate::detection::Detection;
-use crate::pattern::{LazyRegex, char_after, char_before, compile, find_all};
+use crate::pattern::{LazyRegex, char_after, char_before, compile, find_in};
 
 static CANDIDATE: LazyRegex = LazyLock::new(|| compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}"));
 
@@ -97,8 +98,8 @@ const LENGTHS: [(&str, usize); 81] = [
 ];
 
 /// Appends the IBANs of `text` to `found`.
-pub(super) fn detect(text: &str, found: &mut Vec<Detection>) {
-    for candidate in find_all(&CANDIDATE, text) {
+pub(super) fn detect(text: &str, windows: &Windows, found: &mut Vec<Detection>) {
+    for candidate in find_in(&CANDIDATE, text, &windows.digits) {
         let start = candidate.start();
         if char_before(text, start).is_some_and(char::is_alphanumeric) {
             continue;

@@ -16,10 +16,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::Windows;
 use crate::detection::Detection;
-use crate::pattern::{
-    LazyRegex, char_before, compile, find_all, number_continues, two_chars_after,
-};
+use crate::pattern::{LazyRegex, char_before, compile, find_in, number_continues, two_chars_after};
 
 static IPV4: LazyRegex =
     LazyLock::new(|| compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"));
@@ -44,13 +43,13 @@ const VERSION_WORDS: [&str; 13] = [
 ];
 
 /// Appends the IP addresses of `text` to `found`.
-pub(super) fn detect(text: &str, found: &mut Vec<Detection>) {
-    for candidate in find_all(&IPV4, text) {
+pub(super) fn detect(text: &str, windows: &Windows, found: &mut Vec<Detection>) {
+    for candidate in find_in(&IPV4, text, &windows.digits) {
         if is_public_ipv4(text, candidate.range()) {
             found.push(Detection::pii("ipv4", "IPv4 address", candidate.range()));
         }
     }
-    for candidate in find_all(&IPV6, text) {
+    for candidate in find_in(&IPV6, text, &windows.colons) {
         let range = without_trailing_colon(candidate.as_str(), candidate.range());
         if is_public_ipv6(text, range.clone()) {
             found.push(Detection::pii("ipv6", "IPv6 address", range));

@@ -12,8 +12,9 @@
 
 use std::sync::LazyLock;
 
+use super::Windows;
 use crate::detection::Detection;
-use crate::pattern::{LazyRegex, compile, find_all, number_continues, number_precedes};
+use crate::pattern::{LazyRegex, compile, find_in, number_continues, number_precedes};
 
 static US_SSN: LazyRegex = LazyLock::new(|| compile(r"[0-9]{3}-[0-9]{2}-[0-9]{4}"));
 
@@ -63,9 +64,9 @@ const FORMATS: [IdFormat; 3] = [
 ];
 
 /// Appends the national ids of `text` to `found`.
-pub(super) fn detect(text: &str, found: &mut Vec<Detection>) {
+pub(super) fn detect(text: &str, windows: &Windows, found: &mut Vec<Detection>) {
     for format in &FORMATS {
-        for candidate in find_all(format.regex, text) {
+        for candidate in find_in(format.regex, text, &windows.digits) {
             let range = candidate.range();
             let standalone = !number_precedes(text, range.start, &['-', '.'])
                 && !number_continues(text, range.end, &['-', '.']);
@@ -112,7 +113,10 @@ mod tests {
 
     fn ids(text: &str) -> Vec<(&'static str, &str)> {
         let mut found = Vec::new();
-        detect(text, &mut found);
+        detect(text, &Windows::of(text), &mut found);
+        let mut everywhere = Vec::new();
+        detect(text, &Windows::whole(text), &mut everywhere);
+        assert_eq!(found, everywhere, "windows change the matches of {text:?}");
         found
             .iter()
             .map(|detection| (detection.finding, &text[detection.range.clone()]))

@@ -16,9 +16,10 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::Windows;
 use crate::detection::Detection;
 use crate::pattern::{
-    LazyRegex, char_before, compile, digits_of, find_all, number_continues, number_precedes,
+    LazyRegex, char_before, compile, digits_of, find_in, number_continues, number_precedes,
 };
 
 static INTERNATIONAL: LazyRegex =
@@ -50,10 +51,10 @@ const SHAPES: [Shape; 4] = [
 ///
 /// The shapes are tried in order, and a match that overlaps an earlier one is dropped, so
 /// `+1 (415) 555-2671` is one number and not two.
-pub(super) fn detect(text: &str, found: &mut Vec<Detection>) {
+pub(super) fn detect(text: &str, windows: &Windows, found: &mut Vec<Detection>) {
     let mut ranges: Vec<Range<usize>> = Vec::new();
     for (regex, is_valid) in SHAPES {
-        for candidate in find_all(regex, text) {
+        for candidate in find_in(regex, text, &windows.digits) {
             let range = candidate.range();
             let seen = ranges
                 .iter()
