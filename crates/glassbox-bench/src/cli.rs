@@ -35,6 +35,8 @@ pub enum Command {
     /// Measure the server's CPU while it scrapes many inference servers that serve a
     /// recorded vLLM metrics page.
     Scrape(ScrapeArgs),
+    /// Time the analyzers against the rest of ingest, per span with 2 KB of content.
+    Analyzers(crate::analyzers::AnalyzersArgs),
     /// Run every benchmark in turn: ingest (OTLP/HTTP protobuf and JSON, gRPC), gateway,
     /// queries, storage and scrape.
     All(AllArgs),

@@ -11,6 +11,7 @@
 // program's output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod analyzers;
 mod cli;
 mod gateway;
 mod generate;
@@ -57,6 +58,7 @@ fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         }
         Command::Gateway(args) => runtime.block_on(gateway::run(args.into_settings()?)),
         Command::Scrape(args) => runtime.block_on(scrape::run(args.into_settings()?)),
+        Command::Analyzers(args) => analyzers::run(args),
         Command::All(args) => {
             for arguments in args.runs() {
                 eprintln!("running: {}", arguments[1..].join(" "));
