@@ -235,7 +235,7 @@ pub(super) fn detect_by_words(text: &str) -> Option<&'static str> {
                 scores[language] += weight;
             }
         }
-        if words % CHECK_EVERY == 0 && is_clear(&scores, words) {
+        if words.is_multiple_of(CHECK_EVERY) && is_clear(&scores, words) {
             break;
         }
     }
