@@ -90,10 +90,11 @@ impl Windows {
     /// Returns one window over the whole text, for the detectors' tests of edge cases.
     #[cfg(test)]
     fn whole(text: &str) -> Windows {
+        let everything: Range<usize> = 0..text.len();
         Windows {
-            digits: vec![0..text.len()],
-            at_signs: vec![0..text.len()],
-            colons: vec![0..text.len()],
+            digits: Vec::from([everything.clone()]),
+            at_signs: Vec::from([everything.clone()]),
+            colons: Vec::from([everything]),
         }
     }
 }
