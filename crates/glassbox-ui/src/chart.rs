@@ -116,6 +116,19 @@ impl Buckets {
             .collect()
     }
 
+    /// Returns the value of each bucket from values keyed by step start (nanoseconds since
+    /// the Unix epoch). A bucket without a value gets `empty`.
+    pub fn values_by_start(
+        &self,
+        by_start: &HashMap<u64, f64>,
+        empty: Option<f64>,
+    ) -> Vec<Option<f64>> {
+        self.starts
+            .iter()
+            .map(|start| by_start.get(start).copied().or(empty))
+            .collect()
+    }
+
     /// Returns the per-second rate of a cumulative counter per bucket: the growth of its
     /// latest value since the previous bucket. A fall (a restart) leaves a gap.
     pub fn rates_from_points(&self, series: &PointSeries) -> Vec<Option<f64>> {

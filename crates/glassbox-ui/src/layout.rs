@@ -24,11 +24,13 @@ pub enum Section {
     Sessions,
     /// `/users`.
     Users,
+    /// `/quality` and the experiment pages.
+    Quality,
     /// `/infra`.
     Infra,
 }
 
-const SECTIONS: [(Section, &str, &str); 8] = [
+const SECTIONS: [(Section, &str, &str); 9] = [
     (Section::Overview, "/", "Overview"),
     (Section::Traces, "/traces", "Traces"),
     (Section::Models, "/models", "Models"),
@@ -36,6 +38,7 @@ const SECTIONS: [(Section, &str, &str); 8] = [
     (Section::Costs, "/costs", "Costs"),
     (Section::Sessions, "/sessions", "Sessions"),
     (Section::Users, "/users", "Users"),
+    (Section::Quality, "/quality", "Quality"),
     (Section::Infra, "/infra", "Infrastructure"),
 ];
 

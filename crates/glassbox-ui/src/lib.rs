@@ -12,6 +12,7 @@ mod assets;
 mod chart;
 mod error;
 mod format;
+mod highlight;
 mod layout;
 mod pages;
 mod query;
@@ -52,6 +53,15 @@ pub fn router(state: UiState) -> Router {
         .route("/sessions/{session_id}", get(pages::sessions::detail))
         .route("/users", get(pages::users::page))
         .route("/infra", get(pages::infra::page))
+        .route("/quality", get(pages::quality::page))
+        .route(
+            "/quality/experiments/compare",
+            get(pages::quality::experiments::compare),
+        )
+        .route(
+            "/quality/experiments/{id}",
+            get(pages::quality::experiments::detail),
+        )
         .route("/assets/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .fallback(not_found)

@@ -1,9 +1,10 @@
 //! One trace: the waterfall of its spans on a time axis with the critical path, and the
-//! selected span in full: its conversation, figures, events and raw attributes.
+//! selected span in full: its conversation, figures, analyzer flags, scores, events and raw
+//! attributes.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
-use glassbox_model::{Message, Span, SpanId, SpanKind, TraceId, TraceSummary};
+use glassbox_model::{Message, Score, Span, SpanId, SpanKind, TraceId, TraceSummary};
 use glassbox_store::TraceDetail;
 use maud::{Markup, html};
 use serde_json::{Map, Value};
@@ -12,7 +13,7 @@ use crate::UiState;
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Frame, Section};
-use crate::pages::servers;
+use crate::pages::{servers, span_quality};
 use crate::query::{Params, path_segment};
 use crate::waterfall::{self, Row};
 
@@ -38,6 +39,7 @@ pub async fn page(
         Some(span) => server_state(&state, span).await?,
         None => html! {},
     };
+    let scores = span_quality::trace_scores(&state, id).await?;
     let rows = waterfall::layout(&detail.spans);
     let body = html! {
         (summary(&detail.trace, unpriced_calls(&detail.spans)))
@@ -50,7 +52,7 @@ pub async fn page(
             }
             section.panel #span {
                 @if let Some(span) = selected {
-                    (span_detail(span, &detail.trace))
+                    (span_detail(span, &detail.trace, &scores))
                     (server_state)
                 } @else {
                     (layout::empty("This trace has no spans."))
@@ -216,7 +218,7 @@ fn waterfall_table(rows: &[Row<'_>], trace: &TraceSummary, selected: Option<Span
     }
 }
 
-fn span_detail(span: &Span, trace: &TraceSummary) -> Markup {
+fn span_detail(span: &Span, trace: &TraceSummary, scores: &[Score]) -> Markup {
     let share = span.duration_ms() / trace.duration_ms().max(f64::MIN_POSITIVE);
     html! {
         h2 { (span.name) " " span.badge.kind { (span.kind.as_str()) } }
@@ -255,6 +257,7 @@ fn span_detail(span: &Span, trace: &TraceSummary) -> Markup {
             @if !span.finish_reasons.is_empty() { dt { "Finish reason" } dd { (span.finish_reasons.join(", ")) } }
             @if let Some(user) = &span.user_id { dt { "User" } dd { (user) } }
         }
+        (span_quality::section(span, scores))
         (conversation("Input", span.input_messages.as_deref()))
         (conversation("Output", span.output_messages.as_deref()))
         (documents(&span.attributes))
