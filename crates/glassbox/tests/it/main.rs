@@ -17,3 +17,4 @@ mod quality_drift;
 mod quality_runs;
 mod server;
 mod ui;
+mod ui_quality;

@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use crate::browser::{self, Browser};
 use crate::fixtures::{all_payloads, post_http};
 use crate::server::Server;
+use crate::ui_quality::{self, FLAGGED_EMAIL, FLAGGED_SPAN, FLAGGED_TRACE};
 
 /// The pages of the navigation.
-const LISTING_PAGES: [&str; 8] = [
+const LISTING_PAGES: [&str; 9] = [
     "/",
     "/traces",
     "/models",
@@ -21,6 +22,7 @@ const LISTING_PAGES: [&str; 8] = [
     "/sessions",
     "/users",
     "/infra",
+    "/quality",
 ];
 
 /// Prompt text that would run script if the dashboard did not escape it.
@@ -124,7 +126,15 @@ async fn filled_server() -> (Server, u64) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/traces", server.otlp_http))
+        .json(&ui_quality::flagged_payload(at))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     wait_for_trace(&server, HOSTILE_TRACE).await;
+    wait_for_trace(&server, FLAGGED_TRACE).await;
     // The range every comparison uses: everything sent, ending on a whole minute since
     // summaries read per-minute rollups.
     let minute = 60 * 1_000_000_000;
@@ -159,6 +169,8 @@ async fn pages_answer_with_safe_headers_and_escaped_text() {
         "/sessions/hostile-session".to_owned(),
         format!("/traces/{HOSTILE_TRACE}"),
         "/traces?range=30d&sort=slowest".to_owned(),
+        format!("/traces/{FLAGGED_TRACE}?span={FLAGGED_SPAN}"),
+        "/quality?range=7d&model=gpt-4o".to_owned(),
     ];
     for path in LISTING_PAGES
         .iter()
@@ -188,6 +200,20 @@ async fn pages_answer_with_safe_headers_and_escaped_text() {
     assert!(!body.contains("<img src=x"));
     assert!(!body.contains("<svg onload"));
 
+    // The flag excerpt escapes the prompt around the highlighted address.
+    let (_, _, body) = get(
+        &server,
+        &format!("/traces/{FLAGGED_TRACE}?span={FLAGGED_SPAN}"),
+    )
+    .await;
+    assert!(
+        body.contains(&format!(
+            "&lt;script&gt;window.__hacked=5&lt;/script&gt;Write to &lt;b onmouseover=&quot;window.__hacked=6&quot;&gt;<mark>{FLAGGED_EMAIL}</mark>&lt;/b&gt;"
+        )),
+        "the flag excerpt is not escaped around its mark"
+    );
+    assert!(!body.contains("<script>window.__hacked"));
+
     for (path, status, needle) in [
         ("/traces?range=2w", 400, "range"),
         ("/traces?sort=cheapest", 400, "sort"),
@@ -204,6 +230,15 @@ async fn pages_answer_with_safe_headers_and_escaped_text() {
         ("/no/such/page", 404, "No page at /no/such/page"),
         ("/traces?errors=1", 400, "unknown parameter"),
         ("/traces?status=ok", 400, "status"),
+        (
+            "/quality?baseline_to=2999-01-01T00:00:00Z",
+            400,
+            "baseline_to",
+        ),
+        ("/quality?baseline_from=soon", 400, "baseline_from"),
+        ("/quality?flag=pii", 400, "unknown parameter"),
+        ("/quality/experiments/compare?a=x", 400, "b"),
+        ("/quality/experiments/nope", 404, "not stored"),
     ] {
         let (found, _, body) = get(&server, path).await;
         assert_eq!(found, status, "{path}");
@@ -220,7 +255,7 @@ async fn pages_answer_with_safe_headers_and_escaped_text() {
 }
 
 /// Reads the visible text of every element matching a selector.
-async fn texts(browser: &Browser, selector: &str) -> Vec<String> {
+pub async fn texts(browser: &Browser, selector: &str) -> Vec<String> {
     let script = format!(
         "return Array.from(document.querySelectorAll({selector:?})).map(e => e.textContent.trim());"
     );
@@ -234,7 +269,7 @@ async fn texts(browser: &Browser, selector: &str) -> Vec<String> {
         .collect()
 }
 
-async fn attributes(browser: &Browser, selector: &str, name: &str) -> Vec<String> {
+pub async fn attributes(browser: &Browser, selector: &str, name: &str) -> Vec<String> {
     let script = format!(
         "return Array.from(document.querySelectorAll({selector:?})).map(e => e.getAttribute({name:?}));"
     );
@@ -249,7 +284,7 @@ async fn attributes(browser: &Browser, selector: &str, name: &str) -> Vec<String
 }
 
 /// Opens a page and fails on any console error or warning (a blocked script, a failed load).
-async fn open(browser: &Browser, url: &str) {
+pub async fn open(browser: &Browser, url: &str) {
     browser.goto(url).await;
     let problems: Vec<Value> = browser
         .console()
@@ -266,7 +301,7 @@ async fn open(browser: &Browser, url: &str) {
     );
 }
 
-fn count_text(value: u64) -> String {
+pub fn count_text(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
@@ -516,6 +551,8 @@ async fn dashboard_in_headless_chromium() {
         "{url}"
     );
     open(&browser, &url).await;
+
+    ui_quality::check_quality_pages(&browser, &server, &range).await;
 
     browser.close().await;
 }
