@@ -51,6 +51,9 @@ pub struct AnalyzersArgs {
     /// A quick run for CI (2,000 spans).
     #[arg(long)]
     pub short: bool,
+    /// Accepted for `all`, which passes it to every benchmark; this one starts no server.
+    #[arg(long, value_name = "BIN", hide = true)]
+    pub glassbox: Option<std::path::PathBuf>,
 }
 
 /// Microseconds per span of each step.

@@ -38,7 +38,7 @@ pub enum Command {
     /// Time the analyzers against the rest of ingest, per span with 2 KB of content.
     Analyzers(crate::analyzers::AnalyzersArgs),
     /// Run every benchmark in turn: ingest (OTLP/HTTP protobuf and JSON, gRPC), gateway,
-    /// queries, storage and scrape.
+    /// queries, storage, scrape and analyzers.
     All(AllArgs),
 }
 
@@ -63,7 +63,7 @@ impl AllArgs {
             common.push("--glassbox".to_owned());
             common.push(binary.display().to_string());
         }
-        let runs: [&[&str]; 7] = [
+        let runs: [&[&str]; 8] = [
             &[
                 "ingest",
                 "--max",
@@ -85,6 +85,7 @@ impl AllArgs {
             &["queries"],
             &["storage"],
             &["scrape"],
+            &["analyzers"],
         ];
         runs.iter()
             .map(|run| {
@@ -498,7 +499,7 @@ mod tests {
             glassbox: Some(PathBuf::from("/opt/glassbox")),
         };
         let runs = all.runs();
-        assert_eq!(runs.len(), 7);
+        assert_eq!(runs.len(), 8);
         for arguments in runs {
             let cli = Cli::try_parse_from(&arguments).unwrap();
             assert!(!matches!(cli.command, Command::All(_)), "{arguments:?}");
