@@ -220,6 +220,9 @@ fn flag_counts(samples: &DriftSamples, analyzer: Analyzer) -> (BTreeMap<String, 
     (counts, rate)
 }
 
+/// Compares each score name's values. Pass/fail scores (every value 0 or 1, as boolean
+/// scores are stored) are compared as the categories `pass` and `fail`, because quantile bins
+/// of a constant baseline would hide a shift; their rates and means are the pass shares.
 fn scores(baseline: &DriftSamples, recent: &DriftSamples) -> Vec<MetricDrift> {
     let names: BTreeSet<&String> = baseline.scores.keys().chain(recent.scores.keys()).collect();
     names
@@ -227,9 +230,44 @@ fn scores(baseline: &DriftSamples, recent: &DriftSamples) -> Vec<MetricDrift> {
         .map(|name| {
             let values =
                 |samples: &DriftSamples| samples.scores.get(name).cloned().unwrap_or_default();
-            numeric(&format!("score:{name}"), &values(baseline), &values(recent))
+            let (baseline, recent) = (values(baseline), values(recent));
+            let metric = format!("score:{name}");
+            if is_pass_fail(&baseline) && is_pass_fail(&recent) {
+                pass_fail(metric, &baseline, &recent)
+            } else {
+                numeric(&metric, &baseline, &recent)
+            }
         })
         .collect()
+}
+
+fn is_pass_fail(values: &[f64]) -> bool {
+    values.iter().all(|value| *value == 0.0 || *value == 1.0)
+}
+
+fn pass_fail(metric: String, baseline: &[f64], recent: &[f64]) -> MetricDrift {
+    let counts = |values: &[f64]| {
+        let passed = values.iter().filter(|value| **value == 1.0).count() as u64;
+        let mut counts = BTreeMap::new();
+        if !values.is_empty() {
+            counts.insert("pass".to_owned(), passed);
+            counts.insert("fail".to_owned(), values.len() as u64 - passed);
+        }
+        let rate = (!values.is_empty()).then(|| passed as f64 / values.len() as f64);
+        (counts, rate)
+    };
+    let (baseline_counts, baseline_rate) = counts(baseline);
+    let (recent_counts, recent_rate) = counts(recent);
+    let mut drift = MetricDrift::new(
+        metric,
+        "categorical",
+        compare_categorical(&baseline_counts, &recent_counts),
+    );
+    drift.baseline_rate = baseline_rate;
+    drift.recent_rate = recent_rate;
+    drift.baseline_mean = baseline_rate;
+    drift.recent_mean = recent_rate;
+    drift
 }
 
 #[cfg(test)]
@@ -387,6 +425,24 @@ mod tests {
         let pii = metric(&groups[0], "flag_rate:pii");
         assert_eq!(pii.baseline_rate, None);
         assert_eq!(pii.recent_rate, Some(0.1));
+    }
+
+    #[test]
+    fn pass_fail_scores_drift_from_a_constant_baseline() {
+        let mut baseline = DriftSamples::default();
+        let mut recent = DriftSamples::default();
+        baseline.scores.insert("valid_json".into(), vec![1.0; 200]);
+        let mut mostly_failing = vec![0.0; 120];
+        mostly_failing.extend(vec![1.0; 80]);
+        recent.scores.insert("valid_json".into(), mostly_failing);
+
+        let drift = scores(&baseline, &recent).remove(0);
+
+        assert_eq!(drift.metric, "score:valid_json");
+        assert_eq!(drift.kind, "categorical");
+        assert_eq!(drift.level, DriftLevel::Significant);
+        assert_eq!(drift.baseline_rate, Some(1.0));
+        assert_eq!(drift.recent_rate, Some(0.4));
     }
 
     #[test]
