@@ -277,6 +277,44 @@ mod tests {
     }
 
     #[test]
+    fn example_evaluators_parse_and_build() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../glassbox.example.toml");
+        let example = std::fs::read_to_string(path).unwrap();
+        let start = example.find("# [[evaluators]]").unwrap();
+        let uncommented: String = example[start..]
+            .lines()
+            .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix("#")))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("glassbox.toml", &uncommented)?;
+            let config = load(Some(Path::new("glassbox.toml")), FlagOverrides::default())
+                .map_err(|error| *error)?;
+            assert_eq!(config.evaluators.len(), 2);
+            let evaluators = glassbox_quality::build_evaluators(&config.evaluators)
+                .map_err(figment::Error::from)?;
+            assert_eq!(evaluators[1].name, "helpfulness");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mask_pii_variable_masks_both() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GLASSBOX_MASK_PII", "true");
+            let config = load(None, FlagOverrides::default()).map_err(|error| *error)?;
+            let analyzers = config.analyzer_config();
+            assert!(analyzers.mask_pii && analyzers.mask_secrets);
+            Ok(())
+        });
+        figment::Jail::expect_with(|_| {
+            let config = load(None, FlagOverrides::default()).map_err(|error| *error)?;
+            assert!(!config.analyzer_config().masks());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn flags_override_environment_and_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
