@@ -110,7 +110,46 @@ pub fn analyze(span: &mut Span, config: &AnalyzerConfig) -> Analysis {
         analysis.output_language = languages.output.map(str::to_owned);
         analysis.flags.extend(languages.flag);
     }
+    cap_flags(&mut analysis.flags);
     analysis
+}
+
+/// Most flags kept of one finding in one span. Masking still covers every match.
+pub const MAX_FLAGS_PER_FINDING: usize = 100;
+
+/// Keeps the first [`MAX_FLAGS_PER_FINDING`] flags of each finding, and says in the last one
+/// kept how many more there were, so a huge message cannot make a huge flag list.
+fn cap_flags(flags: &mut Vec<Flag>) {
+    let mut seen: Vec<(Analyzer, String, usize, usize)> = Vec::new();
+    let mut kept = Vec::with_capacity(flags.len().min(MAX_FLAGS_PER_FINDING * 4));
+    for flag in flags.drain(..) {
+        let index = match seen.iter().position(|(analyzer, finding, ..)| {
+            *analyzer == flag.analyzer && *finding == flag.finding
+        }) {
+            Some(index) => index,
+            None => {
+                seen.push((flag.analyzer, flag.finding.clone(), 0, 0));
+                seen.len() - 1
+            }
+        };
+        let entry = &mut seen[index];
+        if entry.2 < MAX_FLAGS_PER_FINDING {
+            entry.2 += 1;
+            entry.3 = kept.len();
+            kept.push(flag);
+        } else {
+            entry.2 += 1;
+        }
+    }
+    for (_, _, count, last) in seen {
+        if count > MAX_FLAGS_PER_FINDING {
+            let more = count - MAX_FLAGS_PER_FINDING;
+            kept[last]
+                .message
+                .push_str(&format!("; {more} more not listed"));
+        }
+    }
+    *flags = kept;
 }
 
 /// Runs [`analyze`] and records the result on the span: its flags and the languages of input

@@ -221,3 +221,24 @@ fn placeholders_are_plain_text_without_masking() {
 
     assert!(flags_of(&analysis, Analyzer::Pii).is_empty());
 }
+
+#[test]
+fn flags_are_capped_per_finding() {
+    let text = "write to ana.silva@northwind-mail.com now. ".repeat(250);
+    let mut span = llm_span(vec![Message::text("user", text)], Vec::new());
+
+    let analysis = analyze(&mut span, &masking_config());
+
+    let emails = flags_of(&analysis, Analyzer::Pii);
+    assert_eq!(emails.len(), glassbox_analyze::MAX_FLAGS_PER_FINDING);
+    assert!(
+        emails[99].message.ends_with("; 150 more not listed"),
+        "{}",
+        emails[99].message
+    );
+    assert!(!emails[98].message.contains("more not listed"));
+    assert!(
+        !input_text(&span, 0).contains("northwind-mail"),
+        "every match is masked"
+    );
+}
