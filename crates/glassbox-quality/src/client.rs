@@ -31,14 +31,14 @@ pub struct ModelAccess {
     /// model name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
-    /// The environment variable of the server process that holds the API key, sent as a
+    /// The environment variable of the server process that contains the API key, sent as a
     /// bearer token. Without it, the upstream's configured key (if any) is used. The key
     /// itself is never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
 }
 
-/// What a call is made for; it becomes the span's metadata.
+/// The reason for a call, recorded in its span's metadata.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {
     /// An online evaluator of this name.
@@ -76,10 +76,10 @@ pub enum CallError {
     Transport {
         /// The model called.
         model: String,
-        /// What went wrong.
+        /// The cause.
         reason: String,
     },
-    /// The gateway or the provider answered with an error status.
+    /// The gateway or the provider responded with an error status.
     #[error("model {model} returned HTTP {status}: {message}")]
     Status {
         /// The model called.

@@ -79,7 +79,7 @@ pub enum JudgeFailure {
     Verdict {
         /// The judge model.
         model: String,
-        /// What was wrong.
+        /// The problem.
         error: JudgeError,
     },
 }
