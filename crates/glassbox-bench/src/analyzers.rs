@@ -178,8 +178,8 @@ fn fastest(mut work: impl FnMut()) -> Duration {
 }
 
 /// Commits the batches to a new store, indexes their text for search and checkpoints the
-/// write-ahead log (work the server does in the background for every span); returns the
-/// time it took.
+/// write-ahead log, as the server does in the background for every span. Returns the time
+/// it took.
 fn commit(batches: Vec<WriteBatch>) -> anyhow::Result<Duration> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(dir.path(), SqliteOptions::default())?;

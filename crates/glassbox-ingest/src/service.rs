@@ -118,7 +118,8 @@ impl Ingest {
         &self,
         request: &ExportTraceServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let (batch, rejections) = convert::traces_to_batch(request, &self.enricher, &self.analyzers);
+        let (batch, rejections) =
+            convert::traces_to_batch(request, &self.enricher, &self.analyzers);
         self.commit(batch, rejections).await
     }
 

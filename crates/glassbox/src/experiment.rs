@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// How often the experiment's progress is read.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-/// The server a command talks to unless `--server` says otherwise.
+/// The server a command talks to unless `--server` is given.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7317";
 
 /// Options of `glassbox experiment run`.
@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// The gateway upstream to use [default: routed by model name].
     #[arg(long)]
     upstream: Option<String>,
-    /// The environment variable of the server process that holds the API key.
+    /// The environment variable of the server process that contains the API key.
     #[arg(long)]
     api_key_env: Option<String>,
     /// Score each item's recorded output (`metadata.output`) instead of calling a model.

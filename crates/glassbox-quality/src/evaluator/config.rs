@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::judge::{Judge, JudgeConfig};
 
-/// Longest evaluator name, which is also the score name.
+/// Maximum length of an evaluator name, in characters; the name is also the score name.
 const MAX_NAME_CHARS: usize = 200;
 
 /// One online evaluator: a rule that scores a sample of the live model spans matching a
@@ -38,7 +38,7 @@ fn all() -> f64 {
     1.0
 }
 
-/// Which spans an evaluator scores.
+/// The filter of the spans an evaluator scores.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpanMatch {
@@ -79,7 +79,7 @@ fn same(wanted: &Option<String>, actual: &Option<String>) -> bool {
     wanted.is_none() || wanted == actual
 }
 
-/// How an evaluator scores.
+/// The scoring method of an evaluator.
 #[derive(Debug, Clone)]
 pub enum Method {
     /// A deterministic check, with its expected output.
@@ -97,7 +97,7 @@ pub struct Evaluator {
     pub filter: SpanMatch,
     /// The share of matching spans it scores.
     pub sample_rate: f64,
-    /// How it scores.
+    /// The scoring method.
     pub method: Method,
 }
 
@@ -152,8 +152,8 @@ impl Evaluator {
     }
 
     /// Returns true when this evaluator scores the span: it matches the filter and falls in
-    /// the sample. The sample depends only on the span id, so a restart that sees a span
-    /// again makes the same choice.
+    /// the sample. The sample depends only on the span id, so a span read again after a
+    /// restart gets the same choice.
     pub fn selects(&self, span: &Span) -> bool {
         self.filter.matches(span) && in_sample(span, self.sample_rate)
     }

@@ -22,7 +22,7 @@ use crate::text;
 /// Items read and saved per page.
 const PAGE_ITEMS: usize = 100;
 
-/// Why an experiment did not start.
+/// The reason an experiment did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The request is invalid.
@@ -319,7 +319,7 @@ fn input_messages(input: &Value, system_prompt: Option<&str>) -> Result<Vec<Valu
     Ok(messages)
 }
 
-/// The item's input as text for a judge.
+/// Returns the item's input as text for a judge.
 fn input_text(input: &Value) -> String {
     match input {
         Value::String(text) => text.clone(),
@@ -334,7 +334,7 @@ fn messages_of(value: &Value) -> &Value {
     value.get("messages").unwrap_or(value)
 }
 
-/// The expected output as text: a string as it is, messages as their output text, any
+/// Returns the expected output as text: a string as it is, messages as their output text, any
 /// other value as JSON.
 fn expected_text(expected: &Value) -> String {
     match expected {
@@ -346,7 +346,7 @@ fn expected_text(expected: &Value) -> String {
     }
 }
 
-/// The output replayed for an item: `metadata.output`.
+/// Returns the output replayed for an item: `metadata.output`.
 fn recorded_output(item: &DatasetItem) -> Result<String, String> {
     match item.metadata.get("output") {
         Some(output) => Ok(expected_text(output)),

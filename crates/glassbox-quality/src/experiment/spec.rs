@@ -9,7 +9,7 @@ use crate::judge::{Judge, JudgeConfig};
 /// The score name of the LLM judge in an experiment.
 pub const JUDGE_SCORE: &str = "llm_judge";
 
-/// Most items in flight at once.
+/// Maximum number of items in flight at once.
 const MAX_CONCURRENCY: usize = 32;
 
 /// Where an experiment's outputs come from.
@@ -41,7 +41,7 @@ pub struct ExperimentSpec {
     /// The gateway upstream; by default the gateway routes by model name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
-    /// The server environment variable that holds the API key.
+    /// The server environment variable that contains the API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
     /// A system message put before each item's input.
