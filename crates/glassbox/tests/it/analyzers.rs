@@ -364,3 +364,58 @@ async fn huge_content_is_analyzed_and_masked() {
     assert!(server.terminate().success());
     assert!(files_containing(data.path(), EMAIL).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gateway_calls_are_masked_before_storage() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mock = glassbox_mock::spawn(listener, glassbox_mock::MockOptions::default()).unwrap();
+    let openai = mock.openai_base_url();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        data.path(),
+        &[
+            ("GLASSBOX_MASK_PII", "true"),
+            ("GLASSBOX_OPENAI_BASE_URL", openai.as_str()),
+        ],
+    );
+    let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    let body = serde_json::json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": format!("Email {EMAIL} the invoice please")}]
+    });
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.api))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let reply = answer["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(
+        reply.contains(EMAIL),
+        "the client gets the answer unchanged: {reply}"
+    );
+
+    let mut span = Value::Null;
+    for _ in 0..100 {
+        let found = spans(&server, &format!("trace_id={trace}")).await;
+        if let Some(first) = found.into_iter().next() {
+            span = first;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        span["input_messages"][0]["content"],
+        "Email [EMAIL] the invoice please"
+    );
+    assert!(!output_of(&span).contains(EMAIL), "{}", output_of(&span));
+    assert!(findings(&span).contains(&"pii/email".to_owned()));
+
+    assert!(server.terminate().success());
+    let leaked = files_containing(data.path(), EMAIL);
+    assert!(leaked.is_empty(), "{EMAIL:?} was written to {leaked:?}");
+}
