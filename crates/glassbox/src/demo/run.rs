@@ -22,6 +22,9 @@ const BATCH_SPANS: u64 = 2_000;
 const REQUESTS_IN_FLIGHT: usize = 2;
 /// Batches generated ahead of the sender.
 const BATCHES_AHEAD: usize = 2;
+/// Age of the search API's latest release at the end of a backfill: the drift report's
+/// default recent window, so that it finds the change.
+const RELEASE_AGE_NS: u64 = 24 * 3_600 * SECOND;
 /// Mixed into the seed of live runs, so that a live run and a backfill with the same seed
 /// do not send the same trace ids.
 const LIVE_SEED_SALT: u64 = 0x4C49_5645;
@@ -48,7 +51,10 @@ impl Workload {
     /// Live traffic: trace `i` ends at `start_unix_ns + i / rate` seconds.
     pub fn live(seed: u64, start_unix_ns: u64, rate: f64, limit: Option<u64>) -> Workload {
         Workload {
-            planner: Planner::new(mix(seed ^ LIVE_SEED_SALT)),
+            planner: Planner::new(
+                mix(seed ^ LIVE_SEED_SALT),
+                start_unix_ns.saturating_sub(RELEASE_AGE_NS),
+            ),
             times: Times::Steady {
                 start_unix_ns,
                 interval_ns: SECOND as f64 / rate,
@@ -62,7 +68,7 @@ impl Workload {
     pub fn backfill(seed: u64, end_unix_ns: u64, period_ns: u64, traces: u64) -> Workload {
         let times = backfill_times(seed, end_unix_ns, period_ns, traces);
         Workload {
-            planner: Planner::new(seed),
+            planner: Planner::new(seed, end_unix_ns.saturating_sub(RELEASE_AGE_NS)),
             times: Times::Listed(times.into_iter()),
             next_index: 0,
         }

@@ -8,7 +8,7 @@ use crate::demo::catalog::models::{GEMINI_2_0_FLASH, MISTRAL_LARGE};
 use crate::demo::catalog::services::{pick_customer, pick_engineer};
 use crate::demo::rng::Rng;
 use crate::demo::scenario::failure::Failure;
-use crate::demo::scenario::{Scenario, SessionTurn, Showcase, TracePlan};
+use crate::demo::scenario::{Finding, Scenario, SessionTurn, Showcase, TracePlan};
 
 /// Nanoseconds in one second.
 pub const SECOND: u64 = 1_000_000_000;
@@ -52,6 +52,34 @@ const SHOWCASE: &[(Scenario, Option<Showcase>)] = &[
     (
         Scenario::Search,
         Some(Showcase::Failure(Failure::Overloaded)),
+    ),
+    (
+        Scenario::Support,
+        Some(Showcase::Finding(Finding::PersonalData)),
+    ),
+    (
+        Scenario::Coding,
+        Some(Showcase::Finding(Finding::LeakedKey)),
+    ),
+    (
+        Scenario::Search,
+        Some(Showcase::Finding(Finding::PoisonedPassage)),
+    ),
+    (
+        Scenario::Support,
+        Some(Showcase::Finding(Finding::Injection)),
+    ),
+    (
+        Scenario::Batch,
+        Some(Showcase::Finding(Finding::Truncation)),
+    ),
+    (
+        Scenario::Support,
+        Some(Showcase::Finding(Finding::ForeignLanguage)),
+    ),
+    (
+        Scenario::Support,
+        Some(Showcase::Finding(Finding::BrokenJson)),
     ),
 ];
 
@@ -122,6 +150,8 @@ struct OpenSession {
 #[derive(Debug)]
 pub struct Planner {
     seed: u64,
+    /// When the search API's latest release went out, in Unix nanoseconds.
+    release_unix_ns: u64,
     rng: Rng,
     open: Vec<OpenSession>,
     sessions: u64,
@@ -129,10 +159,12 @@ pub struct Planner {
 }
 
 impl Planner {
-    /// Creates the planner of a run.
-    pub fn new(seed: u64) -> Planner {
+    /// Creates the planner of a run. Traces that end at `release_unix_ns` or later come from
+    /// the search API's latest release.
+    pub fn new(seed: u64, release_unix_ns: u64) -> Planner {
         Planner {
             seed,
+            release_unix_ns,
             rng: Rng::derive(seed, PLANNER_STREAM, 0),
             open: Vec::new(),
             sessions: 0,
@@ -153,6 +185,7 @@ impl Planner {
             user: None,
             session: None,
             showcase: None,
+            after_release: end_unix_ns >= self.release_unix_ns,
         };
         match self.due_session(end_unix_ns) {
             Some(position) => self.continue_session(position, &mut plan),
@@ -215,9 +248,12 @@ impl Planner {
         let mut turns = *self
             .rng
             .weighted(&[(1, 10), (2, 25), (3, 25), (4, 18), (5, 12), (6, 10)]);
-        if plan.showcase == Some(Showcase::Failure(Failure::ContentFilter)) {
+        match plan.showcase {
             // The customer whose message the content filter stopped does not write again.
-            turns = 1;
+            Some(Showcase::Failure(Failure::ContentFilter)) => turns = 1,
+            // Later turns do not know their session's forced finding, so there are none.
+            Some(Showcase::Finding(finding)) if finding.is_per_session() => turns = 1,
+            _ => {}
         }
         plan.session = Some(SessionTurn {
             id: id.clone(),
@@ -297,7 +333,7 @@ mod tests {
 
     #[test]
     fn sessions_span_several_traces() {
-        let mut planner = Planner::new(5);
+        let mut planner = Planner::new(5, 0);
         let plans: Vec<TracePlan> = (0..300)
             .map(|index| planner.plan(index, WEDNESDAY + index * 20 * SECOND))
             .collect();
@@ -316,7 +352,7 @@ mod tests {
 
     #[test]
     fn showcase_comes_first() {
-        let mut planner = Planner::new(9);
+        let mut planner = Planner::new(9, 0);
         let forced: Vec<Option<Showcase>> = (0..40)
             .map(|index| planner.plan(index, WEDNESDAY + index * 3_600 * SECOND))
             .filter(|plan| {

@@ -16,6 +16,7 @@
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
+use crate::demo::catalog::flagged::rambling_summary;
 use crate::demo::catalog::models::{
     GEMINI_2_0_FLASH, LLAMA_3_1_8B_OLLAMA, LLAMA_3_1_70B_VLLM, MISTRAL_LARGE, Model,
     TEXT_EMBEDDING_3_SMALL,
@@ -25,12 +26,19 @@ use crate::demo::catalog::notes::{
 };
 use crate::demo::catalog::services::{BATCH_SUMMARIZER, PIKA};
 use crate::demo::messages::Message;
-use crate::demo::scenario::calls::{self, ChatCall, Convention, EmbeddingCall};
-use crate::demo::scenario::{Ctx, Operation, Showcase, fail_all, function, operation, query};
+use crate::demo::scenario::calls::{self, ChatCall, Convention, DEFAULT_MAX_TOKENS, EmbeddingCall};
+use crate::demo::scenario::{
+    Ctx, Finding, Operation, Showcase, fail_all, function, operation, query,
+};
 use crate::demo::trace::{Place, SpanRef, count, ms, text};
 
 /// The summarizer's client timeout for model calls, in milliseconds.
 const TIMEOUT_MS: f64 = 60_000.0;
+/// The `max_tokens` of a one-sentence summary.
+const SUMMARY_MAX_TOKENS: u64 = 160;
+/// Share of jobs whose first summary ignores the one-sentence instruction and stops at
+/// [`SUMMARY_MAX_TOKENS`].
+const TRUNCATION_SHARE: f64 = 0.04;
 
 /// Generates one batch job.
 pub fn trace(ctx: &mut Ctx<'_>) {
@@ -93,7 +101,8 @@ fn run_job(ctx: &mut Ctx<'_>, place: Place, workflow: SpanRef) -> bool {
     for offset in 0..documents {
         let note = &NOTES[(first + offset) % NOTES.len()];
         let summary_start = cursor + ctx.pause();
-        let (summary, end) = summarize(ctx, place, workflow, note, summary_start);
+        let rambles = offset == 0 && ctx.plan.shows(Finding::Truncation, TRUNCATION_SHARE);
+        let (summary, end) = summarize(ctx, place, workflow, (note, rambles), summary_start);
         summaries.extend(summary);
         cursor = end;
     }
@@ -122,7 +131,7 @@ fn summarize(
     ctx: &mut Ctx<'_>,
     place: Place,
     parent: SpanRef,
-    note: &Note,
+    (note, rambles): (&Note, bool),
     start: u64,
 ) -> (Option<&'static str>, u64) {
     let step = operation(
@@ -143,18 +152,23 @@ fn summarize(
         ctx,
         place,
         step,
-        (&LLAMA_3_1_8B_OLLAMA, CLASSIFY_PROMPT),
+        (&LLAMA_3_1_8B_OLLAMA, CLASSIFY_PROMPT, DEFAULT_MAX_TOKENS),
         (&document, note.category),
         classify_start,
     );
+    let summary = if rambles {
+        rambling_summary(note.id, note.summary)
+    } else {
+        note.summary.to_owned()
+    };
     let summarized = classified.and_then(|end| {
         let start = end + ctx.pause();
         local_call(
             ctx,
             place,
             step,
-            (&LLAMA_3_1_70B_VLLM, SUMMARY_PROMPT),
-            (&document, note.summary),
+            (&LLAMA_3_1_70B_VLLM, SUMMARY_PROMPT, SUMMARY_MAX_TOKENS),
+            (&document, &summary),
             start,
         )
     });
@@ -194,7 +208,7 @@ fn local_call(
     ctx: &mut Ctx<'_>,
     place: Place,
     parent: SpanRef,
-    (model, instructions): (&'static Model, &str),
+    (model, instructions, max_tokens): (&'static Model, &str, u64),
     (document, reply): (&str, &str),
     start: u64,
 ) -> Result<u64, u64> {
@@ -216,6 +230,8 @@ fn local_call(
             prefix_tokens: 0,
             cache_warm: false,
             timeout_ms: TIMEOUT_MS,
+            max_tokens,
+            json_output: false,
             failure,
             convention: Convention::OpenTelemetry,
         },
@@ -265,6 +281,8 @@ fn digest(
             prefix_tokens: 0,
             cache_warm: false,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: false,
             failure,
             convention: Convention::OpenTelemetry,
         },

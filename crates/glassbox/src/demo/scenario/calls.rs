@@ -51,11 +51,19 @@ pub struct ChatCall<'a> {
     pub cache_warm: bool,
     /// When the client gives up, in milliseconds.
     pub timeout_ms: f64,
+    /// The request's `max_tokens`: a longer answer stops there, with the finish reason of
+    /// the token limit.
+    pub max_tokens: u64,
+    /// Whether the request asks for JSON output.
+    pub json_output: bool,
     /// The failure of the call, if it fails.
     pub failure: Option<Failure>,
     /// The attribute convention.
     pub convention: Convention,
 }
+
+/// The `max_tokens` that the demo services send unless a call needs less.
+pub const DEFAULT_MAX_TOKENS: u64 = 4_096;
 
 /// A recorded call.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +81,8 @@ struct Usage {
     cache_read: u64,
     cache_write: u64,
     reasoning: u64,
+    /// Whether the answer stopped at `max_tokens`.
+    truncated: bool,
 }
 
 /// Estimates tokens from characters: about four characters per token in English.
@@ -101,12 +111,14 @@ fn usage(rng: &mut Rng, call: &ChatCall<'_>) -> Usage {
         Caching::Explicit if call.cache_warm => (prefix, 0),
         Caching::Explicit => (0, prefix),
     };
+    let answer = tokens(call.reply.characters()) + 2;
     Usage {
         input,
-        output: tokens(call.reply.characters()) + 2 + reasoning,
+        output: answer.min(call.max_tokens) + reasoning,
         cache_read,
         cache_write,
         reasoning,
+        truncated: answer > call.max_tokens,
     }
 }
 
@@ -189,13 +201,17 @@ fn llama_index_name(model: &Model, stream: bool) -> String {
 }
 
 /// Returns the finish reason of an answer as the provider names it.
-fn finish_reason(model: &Model, reply: &Message, failure: Option<Failure>) -> &'static str {
-    let calls_tool = reply
+fn finish_reason(call: &ChatCall<'_>, usage: &Usage) -> &'static str {
+    let calls_tool = call
+        .reply
         .parts
         .iter()
         .any(|part| matches!(part, Part::ToolCall { .. }));
-    match (model.sdk, calls_tool) {
-        _ if failure == Some(Failure::ContentFilter) => "content_filter",
+    match (call.model.sdk, calls_tool) {
+        _ if call.failure == Some(Failure::ContentFilter) => "content_filter",
+        (Sdk::Anthropic, _) if usage.truncated => "max_tokens",
+        (Sdk::Google, _) if usage.truncated => "MAX_TOKENS",
+        _ if usage.truncated => "length",
         (Sdk::Anthropic, true) => "tool_use",
         (Sdk::Anthropic, false) => "end_turn",
         (Sdk::Google, _) => "STOP",
@@ -225,7 +241,7 @@ fn otel_chat(
         text("gen_ai.operation.name", model.operation),
         text("gen_ai.provider.name", model.provider),
         text("gen_ai.request.model", model.request),
-        int("gen_ai.request.max_tokens", 4_096),
+        count("gen_ai.request.max_tokens", call.max_tokens),
         text("server.address", model.server),
         int("server.port", model.port),
     ];
@@ -235,6 +251,9 @@ fn otel_chat(
     }
     if call.stream {
         attributes.push(flag("gen_ai.request.stream", true));
+    }
+    if call.json_output {
+        attributes.push(text("gen_ai.output.type", "json"));
     }
     if let Some(session) = &ctx.plan.session {
         attributes.push(text("gen_ai.conversation.id", &session.id));
@@ -258,7 +277,7 @@ fn otel_response(
     timing: &Timing,
 ) {
     let model = call.model;
-    let reason = finish_reason(model, &call.reply, call.failure);
+    let reason = finish_reason(call, usage);
     let filtered = call.failure == Some(Failure::ContentFilter);
     let output = if filtered {
         usage.reasoning + ctx.rng.range(0, 12)
@@ -285,7 +304,7 @@ fn otel_response(
             parts: Vec::new(),
         }
     } else {
-        call.reply.clone()
+        shown_reply(call, usage)
     };
 
     attributes.push(text(
@@ -293,6 +312,20 @@ fn otel_response(
         &parts_json(&[reply], Some(reason)),
     ));
     ctx.builder.add(span, attributes);
+}
+
+/// Returns the answer as the application received it: cut at about `max_tokens` tokens when
+/// the call stopped there.
+fn shown_reply(call: &ChatCall<'_>, usage: &Usage) -> Message {
+    if !usage.truncated {
+        return call.reply.clone();
+    }
+    let content = call.reply.content();
+    let mut cut = usize::try_from(call.max_tokens.saturating_mul(4)).unwrap_or(usize::MAX);
+    while !content.is_char_boundary(cut.min(content.len())) {
+        cut -= 1;
+    }
+    Message::assistant(&content[..cut.min(content.len())])
 }
 
 /// Returns the `gen_ai.usage.*` attributes, with `output` output tokens.
@@ -333,9 +366,13 @@ fn openinference_chat(
     let failed = call
         .failure
         .filter(|failure| *failure != Failure::ContentFilter);
-    let parameters = json!({
-        "model": model.request, "max_tokens": 4_096, "temperature": 0.2, "stream": call.stream,
+    let mut parameters = json!({
+        "model": model.request, "max_tokens": call.max_tokens, "temperature": 0.2,
+        "stream": call.stream,
     });
+    if call.json_output {
+        parameters["response_format"] = json!({"type": "json_object"});
+    }
     let mut attributes = vec![
         text("openinference.span.kind", "LLM"),
         text("llm.provider", model.provider),
@@ -358,15 +395,13 @@ fn openinference_chat(
         record_failure(ctx, span, model, failure, Convention::OpenInference);
         return;
     }
+    let reply = shown_reply(call, usage);
     let mut attributes = vec![
         count("llm.token_count.prompt", usage.input),
         count("llm.token_count.completion", usage.output),
         count("llm.token_count.total", usage.input + usage.output),
-        text(
-            "llm.finish_reason",
-            finish_reason(model, &call.reply, call.failure),
-        ),
-        text("output.value", &call.reply.content()),
+        text("llm.finish_reason", finish_reason(call, usage)),
+        text("output.value", &reply.content()),
         text("output.mime_type", "text/plain"),
     ];
     if usage.cache_read > 0 {
@@ -377,7 +412,7 @@ fn openinference_chat(
     }
     attributes.extend(openinference_attributes(
         "llm.output_messages",
-        std::slice::from_ref(&call.reply),
+        std::slice::from_ref(&reply),
     ));
     ctx.builder.add(span, attributes);
     ctx.builder.succeed(span);

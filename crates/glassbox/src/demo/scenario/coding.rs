@@ -19,16 +19,19 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use serde_json::{Value, json};
 
 use crate::demo::catalog::coding::{CODE_INDEX, CodingTask, PLANNER_PROMPT, SYSTEM_PROMPT, TASKS};
+use crate::demo::catalog::flagged::{openai_project_key, pasted_env};
 use crate::demo::catalog::models::{
     CLAUDE_SONNET_4, GPT_4O, Model, O3_MINI, TEXT_EMBEDDING_3_SMALL,
 };
 use crate::demo::catalog::services::{CODING_AGENT, GENAI_UTIL};
 use crate::demo::messages::{Message, Part, anthropic_call_id};
 use crate::demo::rng::Rng;
-use crate::demo::scenario::calls::{self, CallResult, ChatCall, Convention, EmbeddingCall, tokens};
+use crate::demo::scenario::calls::{
+    self, CallResult, ChatCall, Convention, DEFAULT_MAX_TOKENS, EmbeddingCall, tokens,
+};
 use crate::demo::scenario::failure::Failure;
 use crate::demo::scenario::{
-    Ctx, HttpRequest, Operation, fail_all, function, http_response, http_server, operation,
+    Ctx, Finding, HttpRequest, Operation, fail_all, function, http_response, http_server, operation,
 };
 use crate::demo::trace::{Place, SpanRef, int, ms, text};
 
@@ -36,11 +39,15 @@ use crate::demo::trace::{Place, SpanRef, int, ms, text};
 const TOOL_DEFINITION_TOKENS: u64 = 3_400;
 /// The agent's client timeout for model calls, in milliseconds.
 const TIMEOUT_MS: f64 = 120_000.0;
+/// Share of sessions whose first request contains a pasted API key.
+const LEAKED_KEY_SHARE: f64 = 0.01;
 
 /// The agent's state while one request runs.
 struct Run {
     place: Place,
     task: &'static CodingTask,
+    /// The developer's first request, as sent.
+    request: String,
     turn: usize,
     prompt: Vec<Message>,
     /// Whether the next model call is the request's first, which the plan's forced failure
@@ -57,11 +64,17 @@ pub fn trace(ctx: &mut Ctx<'_>) {
         .as_ref()
         .map_or((ctx.plan.seed, 0), |session| (session.seed, session.turn));
     let task = Rng::new(seed).pick(TASKS);
+    let mut request = task.request.to_owned();
+    if ctx.plan.session_shows(Finding::LeakedKey, LEAKED_KEY_SHARE) {
+        let key = openai_project_key(&mut Rng::new(seed));
+        request.push_str(&pasted_env(&key));
+    }
     let mut run = Run {
         place,
         task,
+        prompt: prompt(task, &request, turn),
+        request,
         turn,
-        prompt: prompt(task, turn),
         first_call: true,
     };
 
@@ -103,10 +116,10 @@ pub fn trace(ctx: &mut Ctx<'_>) {
     http_response(ctx, root, status, end);
 }
 
-/// Returns the prompt at the start of turn `turn`: the task, then the earlier requests and
-/// summaries.
-fn prompt(task: &CodingTask, turn: usize) -> Vec<Message> {
-    let mut prompt = vec![Message::system(SYSTEM_PROMPT), Message::user(task.request)];
+/// Returns the prompt at the start of turn `turn`: the first request, then the earlier
+/// requests and summaries.
+fn prompt(task: &CodingTask, request: &str, turn: usize) -> Vec<Message> {
+    let mut prompt = vec![Message::system(SYSTEM_PROMPT), Message::user(request)];
     let mut summary = task.summary;
     for index in 0..turn {
         let (request, next_summary) = task.follow_ups[index % task.follow_ups.len()];
@@ -216,10 +229,7 @@ fn status_of(failure: Failure) -> i64 {
 /// Runs the planner agent: one call of the reasoning model.
 fn plan(ctx: &mut Ctx<'_>, run: &mut Run, parent: SpanRef, start: u64) -> Result<u64, RunError> {
     let planner = agent_span(ctx, run.place, parent, "planner", &O3_MINI, start);
-    let input = [
-        Message::system(PLANNER_PROMPT),
-        Message::user(run.task.request),
-    ];
+    let input = [Message::system(PLANNER_PROMPT), Message::user(&run.request)];
     let failure = ctx.failure(false, false);
     let call_start = start + ctx.pause();
     let result = calls::chat_with_retry(
@@ -236,6 +246,8 @@ fn plan(ctx: &mut Ctx<'_>, run: &mut Run, parent: SpanRef, start: u64) -> Result
             prefix_tokens: 0,
             cache_warm: false,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: false,
             failure,
             convention: Convention::OpenTelemetry,
         },
@@ -310,6 +322,8 @@ fn agent_call(
             prefix_tokens: TOOL_DEFINITION_TOKENS + history,
             cache_warm,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: false,
             failure,
             convention: Convention::OpenTelemetry,
         },
@@ -514,6 +528,8 @@ fn review(ctx: &mut Ctx<'_>, run: &Run, parent: SpanRef, start: u64) -> u64 {
             prefix_tokens: 0,
             cache_warm: false,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: false,
             failure,
             convention: Convention::OpenTelemetry,
         },

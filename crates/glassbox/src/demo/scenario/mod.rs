@@ -49,6 +49,51 @@ pub enum Showcase {
     OpenInference,
     /// The batch digest is written by this model.
     Digest(&'static Model),
+    /// The trace carries text that an analyzer flags.
+    Finding(Finding),
+}
+
+/// Text in a model call that the rule-based analyzers flag. Each scenario draws the findings
+/// that fit it, for a small share of its traces or sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    /// A support customer adds an email address, a phone number or a card number.
+    PersonalData,
+    /// A support customer tries to override the agent's instructions, and the agent refuses.
+    Injection,
+    /// A support customer writes in French or German, and the agent answers in English.
+    ForeignLanguage,
+    /// The support classifier, asked for JSON, answers with text that does not parse.
+    BrokenJson,
+    /// A developer pastes an environment file with an OpenAI API key into the coding agent.
+    LeakedKey,
+    /// The search API retrieves a forum post that tries to steer the answer model.
+    PoisonedPassage,
+    /// A self-hosted model's summary runs past the call's token limit.
+    Truncation,
+}
+
+impl Finding {
+    /// Returns whether the finding belongs to a whole session, so that every later turn
+    /// repeats it in its history.
+    pub fn is_per_session(self) -> bool {
+        matches!(
+            self,
+            Finding::PersonalData
+                | Finding::Injection
+                | Finding::ForeignLanguage
+                | Finding::LeakedKey
+        )
+    }
+}
+
+/// Independent random stream of the findings, so that drawing them leaves the rest of a
+/// trace as it would be without them.
+const FINDING_STREAM: u64 = 0x464C_4147;
+
+/// Draws whether the trace or session of `seed` shows `finding`, with the given probability.
+pub fn draws_finding(seed: u64, finding: Finding, probability: f64) -> bool {
+    Rng::derive(seed, FINDING_STREAM, finding as u64).chance(probability)
 }
 
 /// One turn of a session.
@@ -79,6 +124,9 @@ pub struct TracePlan {
     pub session: Option<SessionTurn>,
     /// A feature the trace must show.
     pub showcase: Option<Showcase>,
+    /// Whether the trace ends after the search API's latest release, whose answers with
+    /// Claude list related articles and so have more output tokens.
+    pub after_release: bool,
 }
 
 impl TracePlan {
@@ -88,6 +136,24 @@ impl TracePlan {
             Some(Showcase::Failure(failure)) => Some(failure),
             _ => None,
         }
+    }
+
+    /// Returns whether the trace shows `finding`: forced by the plan, or drawn with the
+    /// given probability from the trace's seed.
+    pub fn shows(&self, finding: Finding, probability: f64) -> bool {
+        self.showcase == Some(Showcase::Finding(finding))
+            || draws_finding(self.seed, finding, probability)
+    }
+
+    /// Returns whether the session of the trace shows a per-session `finding`: forced by the
+    /// plan of its first turn, or drawn with the given probability from the session's seed.
+    pub fn session_shows(&self, finding: Finding, probability: f64) -> bool {
+        let seed = self
+            .session
+            .as_ref()
+            .map_or(self.seed, |session| session.seed);
+        self.showcase == Some(Showcase::Finding(finding))
+            || draws_finding(seed, finding, probability)
     }
 }
 

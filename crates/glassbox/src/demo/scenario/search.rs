@@ -17,18 +17,24 @@
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use serde_json::json;
 
+use crate::demo::catalog::flagged::{FORUM_POST, search_query_with_email};
 use crate::demo::catalog::help_center::{
     self, ANSWER_SYSTEM_PROMPT, ARTICLES, INDEX, QUESTIONS, Question, RERANKER,
 };
-use crate::demo::catalog::models::{CLAUDE_3_5_HAIKU, GEMINI_2_0_FLASH, TEXT_EMBEDDING_3_SMALL};
+use crate::demo::catalog::models::{
+    CLAUDE_3_5_HAIKU, GEMINI_2_0_FLASH, Model, TEXT_EMBEDDING_3_SMALL,
+};
 use crate::demo::catalog::services::{
     GENAI_UTIL, OPENINFERENCE_LLAMA_INDEX, RAG_SEARCH_API, RAG_SEARCH_API_PREVIOUS, Scope,
 };
 use crate::demo::messages::Message;
-use crate::demo::scenario::calls::{self, ChatCall, Convention, EmbeddingCall, identity};
+use crate::demo::rng::Rng;
+use crate::demo::scenario::calls::{
+    self, ChatCall, Convention, DEFAULT_MAX_TOKENS, EmbeddingCall, identity,
+};
 use crate::demo::scenario::failure::Failure;
 use crate::demo::scenario::{
-    Ctx, HttpRequest, Operation, Showcase, fail_all, http_response, http_server, operation,
+    Ctx, Finding, HttpRequest, Operation, Showcase, fail_all, http_response, http_server, operation,
 };
 use crate::demo::trace::{Place, SpanRef, count, int, ms, text};
 
@@ -38,6 +44,12 @@ const STYLE_GUIDE_TOKENS: u64 = 2_300;
 const TIMEOUT_MS: f64 = 20_000.0;
 /// Passages retrieved before reranking.
 const CANDIDATES: i64 = 20;
+/// Share of questions that contain the customer's email address.
+const PERSONAL_DATA_SHARE: f64 = 0.02;
+/// Share of questions whose passages include the forum post with an injection.
+const POISONED_PASSAGE_SHARE: f64 = 0.015;
+/// The question that customers add their email address to.
+const PASSWORD_QUESTION: usize = 6;
 
 /// Generates a question from the website, answered by the search API.
 pub fn trace(ctx: &mut Ctx<'_>) {
@@ -53,7 +65,12 @@ pub fn trace(ctx: &mut Ctx<'_>) {
     };
 
     let place = Place::pick(&mut ctx.rng, service);
-    let question = ctx.rng.pick(QUESTIONS);
+    let mut question = ctx.rng.pick(QUESTIONS);
+    let mut query = question.text.to_owned();
+    if ctx.plan.shows(Finding::PersonalData, PERSONAL_DATA_SHARE) {
+        question = &QUESTIONS[PASSWORD_QUESTION];
+        query = search_query_with_email(&mut Rng::new(ctx.plan.seed));
+    }
     let root = http_server(
         ctx,
         HttpRequest {
@@ -68,7 +85,7 @@ pub fn trace(ctx: &mut Ctx<'_>) {
     let pipeline = Pipeline {
         place,
         convention,
-        query: question.text,
+        query: &query,
         articles: question.articles,
     };
 
@@ -188,14 +205,22 @@ fn answer_question(
     } else {
         &CLAUDE_3_5_HAIKU
     };
+    let mut passages = help_center::context(question.articles);
+    if ctx
+        .plan
+        .shows(Finding::PoisonedPassage, POISONED_PASSAGE_SHARE)
+    {
+        let (id, title, text) = FORUM_POST;
+        passages.push_str(&format!("\n\n[{id}] {title}\n{text}"));
+    }
     let input = [
         Message::system(ANSWER_SYSTEM_PROMPT),
         Message::user(&format!(
-            "Passages:\n{}\n\nQuestion: {}",
-            help_center::context(question.articles),
-            question.text
+            "Passages:\n{passages}\n\nQuestion: {}",
+            pipeline.query
         )),
     ];
+    let answer = answer_text(ctx, pipeline, question, model);
     let failure = ctx.failure(true, false);
     let cache_warm = !ctx.rng.chance(0.1);
     let answer_start = retrieved + ctx.pause();
@@ -207,19 +232,20 @@ fn answer_question(
             place: pipeline.place,
             start: answer_start,
             input: &input,
-            reply: Message::assistant(question.answer),
+            reply: Message::assistant(&answer),
             stream: true,
             hidden_input_tokens: STYLE_GUIDE_TOKENS,
             prefix_tokens: STYLE_GUIDE_TOKENS + calls::tokens(ANSWER_SYSTEM_PROMPT.len()),
             cache_warm,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: false,
             failure,
             convention: pipeline.convention,
         },
     );
     if pipeline.convention == Convention::OpenInference && result.failure.is_none() {
-        ctx.builder
-            .add(workflow, [text("output.value", question.answer)]);
+        ctx.builder.add(workflow, [text("output.value", &answer)]);
         ctx.builder.succeed(workflow);
     }
     ctx.close_after(workflow, result.end);
@@ -228,6 +254,34 @@ fn answer_question(
         Some(Failure::Timeout) => 504,
         Some(_) => 502,
     }
+}
+
+/// Returns the answer to a question. Since the latest release, answers written by Claude
+/// end with the related articles and a request for feedback.
+fn answer_text(
+    ctx: &Ctx<'_>,
+    pipeline: &Pipeline<'_>,
+    question: &Question,
+    model: &Model,
+) -> String {
+    let new_template = ctx.plan.after_release
+        && pipeline.convention == Convention::OpenTelemetry
+        && *model == CLAUDE_3_5_HAIKU;
+    if !new_template {
+        return question.answer.to_owned();
+    }
+    let related: Vec<String> = question
+        .articles
+        .iter()
+        .filter_map(|index| ARTICLES.get(*index))
+        .map(|article| format!("- {} (help center article {})", article.title, article.id))
+        .collect();
+    format!(
+        "{}\n\nRelated articles:\n{}\n\nWas this answer helpful? Rate it with the buttons \
+         below, or contact our support team from your account page if you need more help.",
+        question.answer,
+        related.join("\n")
+    )
 }
 
 /// Embeds the query, retrieves and reranks passages under `parent`; returns when done, or

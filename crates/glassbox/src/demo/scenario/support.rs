@@ -18,6 +18,9 @@
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use serde_json::{Value, json};
 
+use crate::demo::catalog::flagged::{
+    BROKEN_CLASSIFIER_REPLIES, FOREIGN_OPENERS, INJECTION_MESSAGE, INJECTION_REFUSAL, PersonalData,
+};
 use crate::demo::catalog::help_center;
 use crate::demo::catalog::models::{GPT_4O, GPT_4O_MINI};
 use crate::demo::catalog::services::{HTTPX, SUPPORT_CHATBOT};
@@ -27,11 +30,13 @@ use crate::demo::catalog::support::{
 };
 use crate::demo::messages::{Message, Part, openai_call_id};
 use crate::demo::rng::Rng;
-use crate::demo::scenario::calls::{self, CallResult, ChatCall, Convention, tokens};
+use crate::demo::scenario::calls::{
+    self, CallResult, ChatCall, Convention, DEFAULT_MAX_TOKENS, tokens,
+};
 use crate::demo::scenario::failure::Failure;
 use crate::demo::scenario::{
-    Ctx, HttpRequest, Operation, fail_all, function, http_response, http_server, operation, query,
-    search,
+    Ctx, Finding, HttpRequest, Operation, Showcase, TracePlan, fail_all, function, http_response,
+    http_server, operation, query, search,
 };
 use crate::demo::trace::{Place, SpanRef, int, ms, text};
 
@@ -40,22 +45,72 @@ const TOOL_DEFINITION_TOKENS: u64 = 1_150;
 /// The chatbot's client timeout for model calls, in milliseconds.
 const TIMEOUT_MS: f64 = 30_000.0;
 
+/// The findings of whole conversations and the share of conversations with each, in the
+/// order they are drawn; a conversation shows at most one.
+const CONVERSATION_FINDINGS: [(Finding, f64); 3] = [
+    (Finding::Injection, 0.01),
+    (Finding::ForeignLanguage, 0.02),
+    (Finding::PersonalData, 0.03),
+];
+/// Share of classifier calls whose answer is not valid JSON.
+const BROKEN_JSON_SHARE: f64 = 0.015;
+/// Random stream of the texts of a conversation's finding, apart from the conversation's own.
+const FINDING_TEXT_STREAM: u64 = 1;
+
 /// The whole conversation of a session, the same for each of its turns.
 struct Conversation {
     topic: &'static SupportTopic,
     facts: Facts,
     /// User message and answer of each turn.
     turns: Vec<(String, String)>,
+    /// The finding that the analyzers flag in the conversation, if any.
+    finding: Option<Finding>,
 }
 
-fn conversation(seed: u64, turns: usize) -> Conversation {
+/// Returns the finding of a conversation, if any: the one the plan forces, else a drawn one.
+fn conversation_finding(plan: &TracePlan) -> Option<Finding> {
+    let forced = match plan.showcase {
+        Some(Showcase::Finding(finding)) => CONVERSATION_FINDINGS
+            .iter()
+            .any(|(known, _)| *known == finding)
+            .then_some(finding),
+        _ => None,
+    };
+    forced.or_else(|| {
+        CONVERSATION_FINDINGS
+            .iter()
+            .find(|(finding, share)| plan.session_shows(*finding, *share))
+            .map(|(finding, _)| *finding)
+    })
+}
+
+fn conversation(seed: u64, turns: usize, finding: Option<Finding>) -> Conversation {
     let mut rng = Rng::new(seed);
-    let topic = rng.pick(TOPICS);
+    let mut topic = rng.pick(TOPICS);
     let facts = Facts::draw(&mut rng);
-    let mut list = vec![(
-        facts.fill(rng.choose(topic.openers)),
-        facts.fill(rng.choose(topic.answers)),
-    )];
+    let mut opener = facts.fill(rng.choose(topic.openers));
+    let mut answer = facts.fill(rng.choose(topic.answers));
+
+    let mut extra = Rng::derive(seed, FINDING_TEXT_STREAM, 0);
+    match finding {
+        Some(Finding::Injection) => {
+            opener = INJECTION_MESSAGE.to_owned();
+            answer = INJECTION_REFUSAL.to_owned();
+        }
+        Some(Finding::ForeignLanguage) => {
+            // The foreign openers ask where an order is, which the first topic answers.
+            topic = &TOPICS[0];
+            opener = facts.fill(extra.choose(FOREIGN_OPENERS));
+            answer = facts.fill(extra.choose(topic.answers));
+        }
+        Some(Finding::PersonalData) => {
+            let aside = PersonalData::draw(&mut extra).aside(&mut extra);
+            opener = format!("{opener} {aside}");
+        }
+        _ => {}
+    }
+
+    let mut list = vec![(opener, answer)];
     for turn in 1..turns {
         let index = (turn - 1) % topic.follow_ups.len();
         list.push((
@@ -67,6 +122,7 @@ fn conversation(seed: u64, turns: usize) -> Conversation {
         topic,
         facts,
         turns: list,
+        finding,
     }
 }
 
@@ -89,7 +145,7 @@ pub fn trace(ctx: &mut Ctx<'_>) {
         .session
         .as_ref()
         .map_or((ctx.plan.seed, 0), |session| (session.seed, session.turn));
-    let conversation = conversation(seed, turn + 1);
+    let conversation = conversation(seed, turn + 1, conversation_finding(ctx.plan));
     let mut message = conversation.turns[turn].0.clone();
     if ctx.plan.forced_failure() == Some(Failure::ContentFilter) {
         message = FILTERED_MESSAGE.to_owned();
@@ -177,7 +233,14 @@ fn classify(ctx: &mut Ctx<'_>, state: &Turn, parent: SpanRef, start: u64) -> u64
         Message::system(CLASSIFIER_SYSTEM_PROMPT),
         Message::user(&state.message),
     ];
-    let reply = json!({"intent": state.conversation.topic.intent, "sentiment": "neutral"});
+    let intent = state.conversation.topic.intent;
+    let reply = if ctx.plan.shows(Finding::BrokenJson, BROKEN_JSON_SHARE) {
+        let index = ctx.plan.seed % BROKEN_CLASSIFIER_REPLIES.len() as u64;
+        let broken = BROKEN_CLASSIFIER_REPLIES[index as usize];
+        broken.replace("{intent}", intent)
+    } else {
+        json!({"intent": intent, "sentiment": "neutral"}).to_string()
+    };
     let failure = ctx.failure(false, false);
     let result = calls::chat_with_retry(
         ctx,
@@ -187,12 +250,14 @@ fn classify(ctx: &mut Ctx<'_>, state: &Turn, parent: SpanRef, start: u64) -> u64
             place: state.place,
             start,
             input: &input,
-            reply: Message::assistant(&reply.to_string()),
+            reply: Message::assistant(&reply),
             stream: false,
             hidden_input_tokens: 0,
             prefix_tokens: 0,
             cache_warm: false,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: true,
             failure,
             convention: Convention::OpenTelemetry,
         },
@@ -268,6 +333,10 @@ fn tool_of_turn(ctx: &mut Ctx<'_>, state: &Turn) -> Option<SupportTool> {
     if state.message == FILTERED_MESSAGE {
         return None;
     }
+    if state.turn == 0 && state.conversation.finding == Some(Finding::Injection) {
+        // The agent refuses without looking anything up.
+        return None;
+    }
     if state.turn == 0 {
         return Some(state.conversation.topic.tool);
     }
@@ -337,6 +406,8 @@ fn agent_call(
             prefix_tokens: TOOL_DEFINITION_TOKENS + prefix,
             cache_warm: warm,
             timeout_ms: TIMEOUT_MS,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            json_output: false,
             failure,
             convention: Convention::OpenTelemetry,
         },

@@ -11,7 +11,7 @@ use crate::demo::trace::DemoSpan;
 const DAY_START: u64 = 1_772_582_400 * SECOND;
 
 fn traces(count: u64) -> Vec<DemoTrace> {
-    let mut planner = Planner::new(11);
+    let mut planner = Planner::new(11, 0);
     (0..count)
         .map(|index| generate(&planner.plan(index, DAY_START + index * 45 * SECOND)))
         .collect()
@@ -65,7 +65,7 @@ fn spans_nest_inside_their_parents() {
 
 #[test]
 fn root_ends_at_the_planned_time() {
-    let mut planner = Planner::new(3);
+    let mut planner = Planner::new(3, 0);
     for index in 0..30 {
         let plan = planner.plan(index, DAY_START + index * SECOND);
         let trace = generate(&plan);
