@@ -92,6 +92,7 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         tokio::spawn(crate::demo::fill_server(
             ingest.clone(),
             Arc::clone(&store),
+            Arc::clone(&quality.experiments),
             shutdown.clone(),
         ))
     });

@@ -23,6 +23,7 @@
 
 mod catalog;
 mod emit;
+mod evaluation;
 pub mod gateway;
 mod messages;
 mod rng;
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use glassbox_ingest::Ingest;
+use glassbox_quality::ExperimentRunner;
 use glassbox_store::{Page, Store, TraceFilter};
 use indicatif::ProgressBar;
 use tokio::sync::watch;
@@ -166,13 +168,14 @@ fn print_tally(tally: &Tally, seed: u64, elapsed: Duration, url: &str) {
     println!("--seed {seed} repeats this run");
 }
 
-/// Fills the server this process runs: a week of history, unless the database already
-/// contains traces, then one trace per second until `shutdown` turns true. Runs inside
-/// `glassbox serve --demo`. Failures are logged, not returned, so that the server keeps
-/// serving.
+/// Fills the server this process runs: a week of history with scores, a dataset and two
+/// experiments over it, unless the database already contains traces, then one trace per
+/// second until `shutdown` turns true. Runs inside `glassbox serve --demo`. Failures are
+/// logged, not returned, so that the server keeps serving.
 pub async fn fill_server(
     ingest: Ingest,
     store: Arc<dyn Store>,
+    experiments: Arc<ExperimentRunner>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let sink = Sink::InProcess(ingest);
@@ -185,7 +188,11 @@ pub async fn fill_server(
         Ok((traces, _)) if !traces.is_empty() => {
             tracing::info!("demo: the database already contains traces; no history is added");
         }
-        Ok(_) => fill_history(&sink, seed, &mut shutdown).await,
+        Ok(_) => {
+            if fill_history(&sink, seed, &mut shutdown).await {
+                record_evaluation(&store, &experiments, seed).await;
+            }
+        }
         Err(error) => {
             tracing::error!(%error, "demo: failed to read the store; no history is added")
         }
@@ -203,7 +210,8 @@ pub async fn fill_server(
     }
 }
 
-async fn fill_history(sink: &Sink, seed: u64, shutdown: &mut watch::Receiver<bool>) {
+/// Writes the history; returns whether it was written whole.
+async fn fill_history(sink: &Sink, seed: u64, shutdown: &mut watch::Receiver<bool>) -> bool {
     let started = Instant::now();
     let period_ns = SERVE_HISTORY.as_secs() * SECOND;
     tracing::info!(
@@ -213,13 +221,32 @@ async fn fill_history(sink: &Sink, seed: u64, shutdown: &mut watch::Receiver<boo
     );
     let workload = Workload::backfill(seed, now_unix_ns(), period_ns, SERVE_HISTORY_TRACES);
     match backfill(sink, workload, &ProgressBar::hidden(), shutdown).await {
-        Ok(tally) => tracing::info!(
-            traces = tally.traces,
-            spans = tally.spans,
-            seconds = started.elapsed().as_secs_f64(),
-            "demo: history written"
+        Ok(tally) => {
+            tracing::info!(
+                traces = tally.traces,
+                spans = tally.spans,
+                seconds = started.elapsed().as_secs_f64(),
+                "demo: history written"
+            );
+            tally.traces == SERVE_HISTORY_TRACES
+        }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "demo: history failed");
+            false
+        }
+    }
+}
+
+async fn record_evaluation(store: &Arc<dyn Store>, experiments: &ExperimentRunner, seed: u64) {
+    match evaluation::record(store, experiments, seed).await {
+        Ok(scores) => tracing::info!(
+            scores,
+            dataset = evaluation::DATASET,
+            "demo: scores written and experiments started"
         ),
-        Err(error) => tracing::error!(error = %format!("{error:#}"), "demo: history failed"),
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "demo: failed to add scores, the dataset or its experiments")
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! personal data.
 
 pub mod coding;
+pub mod faq;
 pub mod flagged;
 pub mod help_center;
 pub mod models;
