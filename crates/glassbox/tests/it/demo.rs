@@ -63,6 +63,7 @@ async fn demo_fills_a_server() {
     self_hosted_models_are_unpriced(&server).await;
     tokens_and_ttft_are_filled(&server).await;
     conventions_and_services_mix(&server).await;
+    analyzers_flag_model_calls(&server).await;
 }
 
 async fn every_trace_is_stored(server: &Server) {
@@ -218,6 +219,174 @@ async fn conventions_and_services_mix(server: &Server) {
         .iter()
         .any(|trace| trace["service_name"] == "support-chatbot");
     assert!(called_by_chatbot, "no trace spans two services");
+}
+
+/// Every analyzer that the demo's traces are made to trip, even in a short run.
+const FLAGGED_ANALYZERS: [&str; 7] = [
+    "pii",
+    "secrets",
+    "prompt_injection",
+    "refusal",
+    "truncation",
+    "invalid_json",
+    "language",
+];
+
+/// Returns the flag totals per analyzer over all time.
+async fn flag_totals(server: &Server) -> Vec<(String, u64)> {
+    let flags = server
+        .get_json(&format!("/api/v1/metrics/flags?{RANGE}"))
+        .await;
+    list(&flags, "series")
+        .iter()
+        .map(|series| {
+            let analyzer = series["key"].as_str().unwrap().to_owned();
+            (analyzer, series["total"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+async fn analyzers_flag_model_calls(server: &Server) {
+    let totals = flag_totals(server).await;
+    for analyzer in FLAGGED_ANALYZERS {
+        let total = totals
+            .iter()
+            .find(|(key, _)| key == analyzer)
+            .map_or(0, |(_, total)| *total);
+        assert!(total > 0, "no {analyzer} flag in {totals:?}");
+    }
+
+    let page = server.get_json("/api/v1/spans?kind=llm&limit=1000").await;
+    let calls = list(&page, "spans").len();
+    let flagged = server
+        .get_json("/api/v1/spans?kind=llm&flag=any&limit=1000")
+        .await;
+    let flagged = list(&flagged, "spans").len();
+    assert!(
+        flagged * 4 < calls,
+        "{flagged} of {calls} model calls are flagged"
+    );
+}
+
+/// Waits until `serve --demo` has written its history, scores and experiments; returns the
+/// experiments of the demo dataset.
+async fn demo_experiments(server: &Server) -> Vec<Value> {
+    for _ in 0..1_200 {
+        let page = server
+            .get_json("/api/v1/experiments?dataset=demo-faq")
+            .await;
+        let experiments = list(&page, "experiments").clone();
+        let completed = experiments
+            .iter()
+            .filter(|experiment| experiment["status"] == "completed")
+            .count();
+        if completed == 2 {
+            return experiments;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the demo's two experiments did not complete within 120 s");
+}
+
+#[tokio::test]
+async fn serve_demo_fills_the_quality_page() {
+    let server = Server::start_demo();
+    let experiments = demo_experiments(&server).await;
+
+    let names: BTreeSet<&str> = experiments
+        .iter()
+        .filter_map(|experiment| experiment["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["faq-replay-exact", "faq-replay-overlap"]
+            .into_iter()
+            .collect()
+    );
+    for experiment in &experiments {
+        let totals = &experiment["totals"];
+        assert_eq!(totals["items"], 20, "{experiment}");
+        let levenshtein = totals["score_means"]["levenshtein"].as_f64().unwrap();
+        assert!(
+            levenshtein > 0.5 && levenshtein < 1.0,
+            "some recorded answers differ: {experiment}"
+        );
+    }
+    let dataset = server.get_json("/api/v1/datasets/demo-faq").await;
+    assert_eq!(dataset["dataset"]["item_count"], 20, "{dataset}");
+
+    let totals = flag_totals(&server).await;
+    let analyzers = totals.iter().filter(|(_, total)| *total > 0).count();
+    assert!(analyzers >= 4, "flags of {analyzers} analyzers: {totals:?}");
+
+    scores_rate_answers(&server).await;
+    drift_report_finds_longer_answers(&server).await;
+}
+
+async fn scores_rate_answers(server: &Server) {
+    let helpfulness = server
+        .get_json(&format!(
+            "/api/v1/metrics/scores?{RANGE}&name=helpfulness&group_by=model"
+        ))
+        .await;
+    let means: Vec<(&str, f64)> = list(&helpfulness, "groups")
+        .iter()
+        .map(|group| {
+            let model = group["key"].as_str().unwrap();
+            (model, group["mean"].as_f64().unwrap())
+        })
+        .collect();
+    let mean_of = |model: &str| {
+        means
+            .iter()
+            .find(|(key, _)| *key == model)
+            .map(|(_, mean)| *mean)
+            .unwrap_or_else(|| panic!("no helpfulness of {model}: {means:?}"))
+    };
+    assert!(
+        mean_of("gemini-2.0-flash") < mean_of("gpt-4o"),
+        "gemini-2.0-flash is not rated lower: {means:?}"
+    );
+    for (_, mean) in &means {
+        assert!((1.0..=5.0).contains(mean), "{means:?}");
+    }
+
+    let thumbs = server
+        .get_json(&format!(
+            "/api/v1/metrics/scores?{RANGE}&name=thumbs_up&group_by=source"
+        ))
+        .await;
+    let group = &list(&thumbs, "groups")[0];
+    assert_eq!(group["key"], "feedback", "{thumbs}");
+    assert!(group["count"].as_u64().unwrap() > 50, "{thumbs}");
+}
+
+async fn drift_report_finds_longer_answers(server: &Server) {
+    let report = server.get_json("/api/v1/quality/drift").await;
+    let groups = list(&report, "groups");
+    let search = groups
+        .iter()
+        .find(|group| {
+            group["service"] == "rag-search-api" && group["model"] == "claude-3-5-haiku-20241022"
+        })
+        .unwrap_or_else(|| panic!("no search API group in {report}"));
+    let moved: Vec<&str> = search["moved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(moved.contains(&"output_tokens"), "{search}");
+
+    let support = groups
+        .iter()
+        .find(|group| group["service"] == "support-chatbot" && group["model"] == "gpt-4o")
+        .unwrap_or_else(|| panic!("no support chatbot group in {report}"));
+    let support_moved = support["moved"].as_array().unwrap();
+    assert!(
+        !support_moved.iter().any(|metric| metric == "output_tokens"),
+        "{support}"
+    );
 }
 
 #[tokio::test]
