@@ -16,7 +16,9 @@
 //!   loopback address or straight into the ingest pipeline of the server it runs in;
 //! - `run` paces live traffic and batches backfills;
 //! - `gateway` runs a mock provider behind the gateway and sends calls through it, for
-//!   `serve --demo`.
+//!   `serve --demo`;
+//! - `evaluation` adds scores, a dataset and two experiments once `serve --demo` has written
+//!   its history.
 //!
 //! Everything random follows from one seed, so a seed and a start time give the same
 //! requests byte for byte; trace times are relative to the start of the run.
