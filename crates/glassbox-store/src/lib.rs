@@ -132,14 +132,16 @@ pub trait TraceStore: Send + Sync + 'static {
     ) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>, StoreError>;
 
     /// Returns up to `limit` spans of `kind` stored after the position `after`, in storage
-    /// order, each with its position. Positions only grow, so a reader that remembers the
-    /// last one sees every later span once; a span that is resent keeps its position.
+    /// order, and the position the reader has reached: the last span returned, or the end of
+    /// the stretch searched when spans of other kinds filled it. Positions only grow, so a
+    /// reader that continues from the returned position sees every later span once; a span
+    /// that is resent keeps its position.
     async fn spans_after(
         &self,
         after: i64,
         kind: SpanKind,
         limit: usize,
-    ) -> Result<Vec<(i64, Span)>, StoreError>;
+    ) -> Result<(Vec<Span>, i64), StoreError>;
 
     /// Returns the position of the latest stored span, 0 when none is stored.
     async fn last_span_position(&self) -> Result<i64, StoreError>;

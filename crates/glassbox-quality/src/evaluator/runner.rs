@@ -106,33 +106,33 @@ async fn evaluate_next(
     evaluators: &Arc<Vec<Evaluator>>,
     position: i64,
 ) -> Result<i64, glassbox_store::StoreError> {
-    let spans = store
+    let (spans, reached) = store
         .spans_after(position, SpanKind::Llm, BATCH_SPANS)
         .await?;
-    let Some(last) = spans.last().map(|(row, _)| *row) else {
+    if reached == position {
         return Ok(position);
-    };
+    }
 
     let scores = score_spans(client, evaluators, spans).await;
     if !scores.is_empty() {
         store.insert_scores(scores).await?;
     }
     store
-        .put_setting(POSITION_SETTING.to_owned(), serde_json::json!(last))
+        .put_setting(POSITION_SETTING.to_owned(), serde_json::json!(reached))
         .await?;
-    Ok(last)
+    Ok(reached)
 }
 
 /// Runs every evaluator that selects each span; checks inline, judges concurrently.
 async fn score_spans(
     client: &Arc<GatewayClient>,
     evaluators: &Arc<Vec<Evaluator>>,
-    spans: Vec<(i64, Span)>,
+    spans: Vec<Span>,
 ) -> Vec<NewScore> {
     let mut scores = Vec::new();
     let mut judges = JoinSet::new();
     let permits = Arc::new(Semaphore::new(JUDGE_CONCURRENCY));
-    for (_, span) in spans {
+    for span in spans {
         if is_own_call(&span) {
             continue;
         }

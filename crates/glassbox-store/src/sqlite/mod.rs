@@ -515,7 +515,7 @@ impl TraceStore for SqliteStore {
         after: i64,
         kind: SpanKind,
         limit: usize,
-    ) -> Result<Vec<(i64, Span)>, StoreError> {
+    ) -> Result<(Vec<Span>, i64), StoreError> {
         self.read(move |connection| feed::spans_after(connection, after, kind, limit))
             .await
     }
