@@ -201,7 +201,7 @@ pub async fn fill_server(
     }
 
     let start_unix_ns = now_unix_ns();
-    let workload = Workload::live(seed, start_unix_ns, SERVE_LIVE_RATE, None);
+    let workload = Workload::live(seed, start_unix_ns, SERVE_LIVE_RATE, None).without_showcase();
     tracing::info!(
         rate = SERVE_LIVE_RATE,
         "demo: sending live traffic until shutdown"

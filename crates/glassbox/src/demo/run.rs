@@ -64,6 +64,13 @@ impl Workload {
         }
     }
 
+    /// Leaves out the showcase at the start, for live traffic after a history that showed
+    /// it, where a burst of forced failures and findings would stand out on every chart.
+    pub fn without_showcase(mut self) -> Workload {
+        self.planner.skip_showcase();
+        self
+    }
+
     /// History: `traces` traces over the `period_ns` before `end_unix_ns`.
     pub fn backfill(seed: u64, end_unix_ns: u64, period_ns: u64, traces: u64) -> Workload {
         let times = backfill_times(seed, end_unix_ns, period_ns, traces);

@@ -172,6 +172,11 @@ impl Planner {
         }
     }
 
+    /// Drops the showcase, for a run that continues one that showed it.
+    pub fn skip_showcase(&mut self) {
+        self.showcase.clear();
+    }
+
     /// Plans trace `index`, which ends at `end_unix_ns`. Calls must come in time order.
     pub fn plan(&mut self, index: u64, end_unix_ns: u64) -> TracePlan {
         self.open
