@@ -5,14 +5,11 @@
 //! Scores go straight into the store and experiments through the server's experiment
 //! runner, so nothing calls a model. Which answers are scored and how follows from the run's
 //! seed and the span ids.
-//!
-//! NOTE: this crate depends on `glassbox-model` for its tests only, so the score value and
-//! source are written in their serde form (`{"data_type": "numeric", "value": 4}`,
-//! `"llm_judge"`), as the scores API receives them, instead of naming their types.
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use glassbox_model::{ScoreSource, ScoreValue};
 use glassbox_quality::{ExperimentRunner, ExperimentSpec};
 use glassbox_store::{NewDatasetItem, NewScore, Page, SpanFilter, Store, TraceFilter};
 use serde_json::{Map, Value, json};
@@ -110,10 +107,8 @@ async fn answer_scores(
                 trace_id: span.trace_id,
                 span_id: Some(span.span_id),
                 name: "helpfulness".to_owned(),
-                value: serde_json::from_value(
-                    json!({"data_type": "numeric", "value": helpfulness}),
-                )?,
-                source: serde_json::from_value(json!("llm_judge"))?,
+                value: ScoreValue::Numeric(f64::from(helpfulness)),
+                source: ScoreSource::LlmJudge,
                 comment: None,
                 author: Some("demo-judge".to_owned()),
             });
@@ -127,8 +122,8 @@ async fn answer_scores(
                 trace_id: span.trace_id,
                 span_id: Some(span.span_id),
                 name: "thumbs_up".to_owned(),
-                value: serde_json::from_value(json!({"data_type": "boolean", "value": thumbs_up}))?,
-                source: serde_json::from_value(json!("feedback"))?,
+                value: ScoreValue::Boolean(thumbs_up),
+                source: ScoreSource::Feedback,
                 comment: None,
                 author: None,
             });
