@@ -8,6 +8,9 @@ use glassbox_eval::{DriftLevel, DriftStat, compare_categorical, compare_numeric}
 use glassbox_model::Analyzer;
 use glassbox_store::DriftSamples;
 
+/// The p-value below which a drifted metric counts as moved.
+pub const MOVED_P_VALUE: f64 = 0.01;
+
 /// The drift of one metric of a group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricDrift {
@@ -15,7 +18,7 @@ pub struct MetricDrift {
     /// `score:<name>`.
     pub metric: String,
     /// `numeric` (PSI over the baseline's deciles, and Kolmogorov–Smirnov) or
-    /// `categorical` (PSI over categories).
+    /// `categorical` (PSI over categories, and chi-square).
     pub kind: &'static str,
     /// Population stability index; `None` when either window has no values.
     pub psi: Option<f64>,
@@ -23,6 +26,8 @@ pub struct MetricDrift {
     pub ks_d: Option<f64>,
     /// Asymptotic Kolmogorov–Smirnov p-value of a numeric metric.
     pub ks_p_value: Option<f64>,
+    /// Chi-square p-value of a categorical metric.
+    pub chi2_p_value: Option<f64>,
     /// Values (numeric) or counted spans (categorical) of the baseline.
     pub baseline_n: usize,
     /// Values or counted spans of the recent window.
@@ -48,6 +53,7 @@ impl MetricDrift {
             psi: stat.psi,
             ks_d: stat.ks_d,
             ks_p_value: stat.ks_p_value,
+            chi2_p_value: stat.chi2_p_value,
             baseline_n: stat.baseline_n,
             recent_n: stat.recent_n,
             baseline_mean: stat.baseline_mean,
@@ -58,9 +64,18 @@ impl MetricDrift {
         }
     }
 
-    /// Returns true when the level is `Moderate` or `Significant`.
+    /// Returns the p-value of the metric's test: Kolmogorov–Smirnov for a numeric metric,
+    /// chi-square for a categorical one.
+    pub fn p_value(&self) -> Option<f64> {
+        self.ks_p_value.or(self.chi2_p_value)
+    }
+
+    /// Returns true when the level is `Moderate` or `Significant` and the test agrees that
+    /// the windows differ (p-value below [`MOVED_P_VALUE`]). PSI alone reads noise in small
+    /// samples as drift; the test alone flags differences too small to matter in large ones.
     pub fn has_moved(&self) -> bool {
-        matches!(self.level, DriftLevel::Moderate | DriftLevel::Significant)
+        let drifted = matches!(self.level, DriftLevel::Moderate | DriftLevel::Significant);
+        drifted && self.p_value().is_none_or(|p| p < MOVED_P_VALUE)
     }
 }
 

@@ -13,7 +13,7 @@ pub struct MetricDrift {
     /// `score:<name>`.
     pub metric: String,
     /// `numeric` (PSI over the baseline's deciles, and Kolmogorov–Smirnov) or
-    /// `categorical` (PSI over categories).
+    /// `categorical` (PSI over categories, and chi-square).
     pub kind: &'static str,
     /// Population stability index; null when either window has no values.
     pub psi: Option<f64>,
@@ -21,6 +21,8 @@ pub struct MetricDrift {
     pub ks_d: Option<f64>,
     /// Asymptotic Kolmogorov–Smirnov p-value of a numeric metric.
     pub ks_p_value: Option<f64>,
+    /// Chi-square p-value of a categorical metric; null when only one category occurs.
+    pub chi2_p_value: Option<f64>,
     /// Values (numeric) or counted spans (categorical) of the baseline.
     pub baseline_n: usize,
     /// Values or counted spans of the recent window.
@@ -49,6 +51,7 @@ impl From<drift::MetricDrift> for MetricDrift {
             psi: metric.psi,
             ks_d: metric.ks_d,
             ks_p_value: metric.ks_p_value,
+            chi2_p_value: metric.chi2_p_value,
             baseline_n: metric.baseline_n,
             recent_n: metric.recent_n,
             baseline_mean: metric.baseline_mean,
@@ -79,7 +82,8 @@ pub struct GroupDrift {
     /// Token counts, input language, one flag rate per analyzer that flagged a call in
     /// either window, then one entry per score name, in that order.
     pub metrics: Vec<MetricDrift>,
-    /// Names of the metrics whose level is `moderate` or `significant`.
+    /// Names of the metrics whose level is `moderate` or `significant` and whose test
+    /// p-value (Kolmogorov–Smirnov or chi-square) is below 0.01.
     pub moved: Vec<String>,
 }
 

@@ -3,16 +3,17 @@
 //! Numeric metrics (latency, token counts, scores) are compared with the population
 //! stability index over the baseline's deciles and with the two-sample Kolmogorov–Smirnov
 //! test. Categorical metrics (language mix, model mix, finish reasons) are compared with
-//! PSI over categories.
+//! PSI over categories and Pearson's chi-square test.
 //!
 //! The level follows the usual credit-scoring convention for PSI: below 0.1 is
 //! [`DriftLevel::Stable`], 0.1 to 0.25 is [`DriftLevel::Moderate`], and above 0.25 is
-//! [`DriftLevel::Significant`]. The KS p-value is reported alongside but does not set the
+//! [`DriftLevel::Significant`]. The p-values are reported alongside but do not set the
 //! level, because with thousands of values it flags shifts too small to matter. With fewer
 //! than [`DriftConfig::min_samples`] values on either side the level is
 //! [`DriftLevel::InsufficientData`], and the statistics are still reported when both sides
 //! have values.
 
+mod chi2;
 mod ks;
 mod psi;
 
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use chi2::{ChiSquareTest, chi_square_two_sample};
 pub use ks::{KsTest, ks_two_sample};
 pub use psi::{psi_categorical, psi_numeric};
 
@@ -89,6 +91,10 @@ pub struct DriftStat {
     /// Asymptotic KS p-value of numeric metrics, or `None` when either side is empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ks_p_value: Option<f64>,
+    /// Chi-square p-value of categorical metrics, or `None` when either side is empty or
+    /// only one category occurs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chi2_p_value: Option<f64>,
     /// Number of finite values or total count on the baseline side.
     pub baseline_n: usize,
     /// Number of finite values or total count on the recent side.
@@ -115,6 +121,7 @@ impl DriftConfig {
             psi,
             ks_d: ks.map(|test| test.d),
             ks_p_value: ks.map(|test| test.p_value),
+            chi2_p_value: None,
             baseline_n: baseline.len(),
             recent_n: recent.len(),
             baseline_mean: mean(&baseline),
@@ -137,6 +144,7 @@ impl DriftConfig {
             psi,
             ks_d: None,
             ks_p_value: None,
+            chi2_p_value: chi_square_two_sample(baseline, recent).map(|test| test.p_value),
             baseline_n,
             recent_n,
             baseline_mean: None,

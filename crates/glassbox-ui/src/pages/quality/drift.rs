@@ -114,7 +114,7 @@ fn group_table(group: &GroupDrift) -> Markup {
             }
             table.drift {
                 thead { tr {
-                    th { "Metric" } th { "Level" } th.num { "PSI" } th.num { "KS p-value" }
+                    th { "Metric" } th { "Level" } th.num { "PSI" } th.num title="Kolmogorov–Smirnov for numbers, chi-square for categories" { "p-value" }
                     th.num { "Baseline" } th.num { "Recent" } th.num { "Values (baseline / recent)" }
                 } }
                 tbody {
@@ -136,7 +136,7 @@ fn metric_row(metric: &MetricDrift) -> Markup {
             td { (metric.metric) }
             td { (level_badge(metric.level)) }
             td.num { (number(metric.psi)) }
-            td.num { (metric.ks_p_value.map_or_else(|| "–".to_owned(), |p| format!("{p:.3}"))) }
+            td.num { (metric.p_value().map_or_else(|| "–".to_owned(), |p| format!("{p:.3}"))) }
             td.num { (baseline) }
             td.num { (recent) }
             td.num { (format::separated(metric.baseline_n as u64)) " / " (format::separated(metric.recent_n as u64)) }
