@@ -2,7 +2,8 @@
 //!
 //! Each token format is matched by its documented prefix and length. A key is taken for a
 //! placeholder (`sk-your-key-here`, `ghp_xxxx…`) and skipped when its random part lacks a
-//! digit, an uppercase or a lowercase letter, or repeats one character six times. AWS keys
+//! digit (except Hugging Face tokens, which are often letters only), an uppercase or a
+//! lowercase letter, or repeats one character six times. AWS keys
 //! that end in `EXAMPLE`, like the ones in AWS documentation, are skipped too. A JWT counts only when its header
 //! decodes to a JSON object with an `alg` member. A PEM block counts only with at least 64
 //! characters of key data, so a lone `-----BEGIN PRIVATE KEY-----` line is not flagged.
@@ -96,7 +97,8 @@ const TOKEN_RULES: [TokenRule; 9] = [
         finding: "huggingface_token",
         label: "Hugging Face token",
         regex: &HUGGING_FACE,
-        is_valid: |token| has_random_body(token, "hf_"),
+        // Hugging Face user tokens are often letters only, so no digit is required.
+        is_valid: |token| has_mixed_case_body(token, "hf_"),
     },
     TokenRule {
         finding: "jwt",
@@ -138,6 +140,15 @@ fn has_random_body(token: &str, separator: &str) -> bool {
     let body = if body.len() < 16 { token } else { body };
     body.contains(|c: char| c.is_ascii_digit())
         && body.contains(|c: char| c.is_ascii_uppercase())
+        && body.contains(|c: char| c.is_ascii_lowercase())
+        && !has_long_repeat(token)
+}
+
+/// Returns true when the part of `token` after `prefix` has an uppercase and a lowercase
+/// letter and no character six times in a row.
+fn has_mixed_case_body(token: &str, prefix: &str) -> bool {
+    let body = token.strip_prefix(prefix).unwrap_or(token);
+    body.contains(|c: char| c.is_ascii_uppercase())
         && body.contains(|c: char| c.is_ascii_lowercase())
         && !has_long_repeat(token)
 }
@@ -285,6 +296,11 @@ mod tests {
                 "sk_live_51H8kQ2mZx9LwR7tYb3NcVd6Hs",
             ),
             (
+                "token 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 here".to_owned(),
+                "huggingface_token",
+                "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",
+            ),
+            (
                 "HF_TOKEN=hf_kQ2mZx9LwR7tYb3NcVd6HsPa1EgU0oIiKjTq".to_owned(),
                 "huggingface_token",
                 "hf_kQ2mZx9LwR7tYb3NcVd6HsPa1EgU0oIiKjTq",
@@ -317,6 +333,7 @@ mod tests {
             "eyJub3QiOiJhIGhlYWRlciJ9.eyJzdWIiOiIxMjM0In0.abc",
             "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
             "hf_hub_download(repo_id=model_name_or_path)",
+            "hf_modelcardsandspacesforeveryoneatonce",
         ];
         for text in cases {
             assert_eq!(secrets(text), Vec::<(&str, &str)>::new(), "in {text:?}");

@@ -235,6 +235,21 @@ fn read_request(span: &mut Span, endpoint: Endpoint, request: &Value) {
             span.attributes.insert(name.to_owned(), value.clone());
         }
     }
+    if requests_json(request) {
+        span.attributes
+            .insert("gen_ai.output.type".to_owned(), Value::from("json"));
+    }
+}
+
+/// Returns true when an OpenAI-style request asks for JSON output: `response_format` of Chat
+/// Completions, or `text.format` of the Responses API, of type `json_object` or
+/// `json_schema`.
+fn requests_json(request: &Value) -> bool {
+    let format = request
+        .pointer("/response_format/type")
+        .or_else(|| request.pointer("/text/format/type"))
+        .and_then(Value::as_str);
+    matches!(format, Some("json_object" | "json_schema"))
 }
 
 /// Reads the response, whole or event by event.

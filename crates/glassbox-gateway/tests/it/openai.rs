@@ -325,3 +325,29 @@ async fn recorded_calls_are_analyzed_even_without_content() {
         );
     }
 }
+
+#[tokio::test]
+async fn json_requests_are_checked_for_json_output() {
+    let harness = Harness::start().await;
+    for format in ["json_object", "json_schema", "text"] {
+        let (trace, traceparent) = trace_context();
+        let body = json!({
+            "model": "gpt-4o-mini",
+            "response_format": {"type": format},
+            "messages": [{"role": "user", "content": "List three colors as JSON"}]
+        });
+
+        let response = harness
+            .post(
+                "/v1/chat/completions",
+                &[("traceparent", traceparent.as_str())],
+                &body,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+
+        let span = harness.spans(&trace, 1).await.remove(0);
+        let invalid_json = span.flags.iter().any(|flag| flag.finding == "invalid_json");
+        assert_eq!(invalid_json, format != "text", "response_format {format}");
+    }
+}
