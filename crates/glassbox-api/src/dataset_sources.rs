@@ -288,6 +288,11 @@ fn item_of(span: &Span) -> Result<NewDatasetItem, String> {
         "span_id".to_owned(),
         Value::String(span.span_id.to_string()),
     );
+    // The recorded output, so a replay experiment scores it after the expected output has
+    // been corrected.
+    if let Some(output) = &span.output_messages {
+        metadata.insert("output".to_owned(), to_value(output));
+    }
     Ok(NewDatasetItem {
         input: to_value(input),
         expected_output: span.output_messages.as_ref().map(to_value),
@@ -337,7 +342,8 @@ async fn listed_items(
 /// kind `llm` first, `limit` 1 to 1000, default 100).
 ///
 /// Each span becomes an item whose input is its input messages and whose expected output
-/// is its output messages. Its metadata contains the model, trace id and span id. A listed span
+/// is its output messages. Its metadata contains the model, trace id, span id and the output
+/// messages again as `output`, which replay experiments score. A listed span
 /// that is not a model call with input messages rejects the request. A span of a filter
 /// without input messages is skipped and listed in `skipped`.
 #[utoipa::path(post, path = "/api/v1/datasets/{name}/items/from-spans",

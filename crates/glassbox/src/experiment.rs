@@ -104,6 +104,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 .unwrap_or("no reason given")
         );
     }
+    let totals = &detail["experiment"]["totals"];
+    let items = totals["items"].as_u64().unwrap_or(0);
+    if items > 0 && totals["errors"].as_u64() == Some(items) {
+        let first = detail["results"][0]["error"]
+            .as_str()
+            .unwrap_or("no reason given");
+        bail!("every item of experiment {id} failed; the first: {first}");
+    }
     Ok(())
 }
 

@@ -163,6 +163,21 @@ fn start_evaluators(
             glassbox_quality::evaluator::Method::Judge(_)
         )
     });
+    for evaluator in &config.evaluators {
+        let key = evaluator
+            .judge
+            .as_ref()
+            .and_then(|judge| judge.access.api_key_env.as_deref());
+        if let Some(variable) = key
+            && std::env::var_os(variable).is_none()
+        {
+            tracing::warn!(
+                evaluator = %evaluator.name,
+                variable,
+                "the judge's api_key_env variable is not set; its calls will fail until it is"
+            );
+        }
+    }
     if judges && !config.gateway.enabled {
         anyhow::bail!(
             "invalid configuration: LLM judge evaluators call models through the gateway; set gateway.enabled = true"

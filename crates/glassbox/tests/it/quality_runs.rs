@@ -434,6 +434,25 @@ async fn experiment_command_prints_the_totals() {
     assert!(stdout.contains("items: 2, errors: 0"), "{stdout}");
     assert!(stdout.contains("  exact: 0.500"), "{stdout}");
 
+    let unknown_upstream = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args([
+            "experiment",
+            "run",
+            "--server",
+            &server.api,
+            "--dataset",
+            "cli",
+        ])
+        .args(["--model", "gpt-4o-mini", "--upstream", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(!unknown_upstream.status.success());
+    let stderr = String::from_utf8_lossy(&unknown_upstream.stderr);
+    assert!(
+        stderr.contains("every item") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
+
     let missing = Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args([
             "experiment",
