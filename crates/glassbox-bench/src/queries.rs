@@ -494,6 +494,11 @@ pub async fn run(settings: QuerySettings) -> anyhow::Result<()> {
             "/functions".to_owned(),
         ),
         ("page: overview, 7 days".to_owned(), "/?range=7d".to_owned()),
+        ("page: quality, 24 hours".to_owned(), "/quality".to_owned()),
+        (
+            "drift report, 24 hours against 7 days".to_owned(),
+            "/api/v1/quality/drift".to_owned(),
+        ),
     ];
     let mut figures = Vec::new();
     for (name, path) in queries {
