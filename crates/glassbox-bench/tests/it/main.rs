@@ -152,13 +152,14 @@ fn queries_short() {
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     assert_eq!(report["spans"], 20_000);
     let queries = report["queries"].as_array().unwrap();
-    assert_eq!(queries.len(), 15);
+    assert_eq!(queries.len(), 17);
     let pages: Vec<&str> = queries
         .iter()
         .filter_map(|query| query["name"].as_str())
         .filter(|name| name.starts_with("page: "))
         .collect();
     assert!(pages.contains(&"page: trace of 500 spans"), "{pages:?}");
+    assert!(pages.contains(&"page: quality, 24 hours"), "{pages:?}");
     for query in queries {
         assert!(query["response_bytes"].as_u64().unwrap() > 100, "{query}");
         assert!(query["median_ms"].as_f64().unwrap() > 0.0, "{query}");
