@@ -40,12 +40,6 @@ impl AnalyzerConfig {
     pub fn masks(&self) -> bool {
         self.mask_pii || self.mask_secrets
     }
-
-    /// Returns true when [`analyze`](crate::analyze) has nothing to do: no analyzer enabled
-    /// and no masking.
-    pub fn is_off(&self) -> bool {
-        self.enabled.is_empty() && !self.masks()
-    }
 }
 
 #[cfg(test)]

@@ -117,8 +117,8 @@ pub fn analyze(span: &mut Span, config: &AnalyzerConfig) -> Analysis {
 /// Most flags kept of one finding in one span. Masking still covers every match.
 pub const MAX_FLAGS_PER_FINDING: usize = 100;
 
-/// Keeps the first [`MAX_FLAGS_PER_FINDING`] flags of each finding, and says in the last one
-/// kept how many more there were, so a huge message cannot make a huge flag list.
+/// Keeps the first [`MAX_FLAGS_PER_FINDING`] flags of each finding, and adds to the message of
+/// the last one kept how many more there were, so a huge message cannot make a huge flag list.
 fn cap_flags(flags: &mut Vec<Flag>) {
     let mut seen: Vec<(Analyzer, String, usize, usize)> = Vec::new();
     let mut kept = Vec::with_capacity(flags.len().min(MAX_FLAGS_PER_FINDING * 4));
@@ -162,7 +162,7 @@ pub fn annotate(span: &mut Span, config: &AnalyzerConfig) {
 }
 
 /// Masks PII and secrets in messages that arrive apart from their span, when
-/// [`AnalyzerConfig::mask_pii`] or [`AnalyzerConfig::mask_secrets`] asks for it. The span's
+/// [`AnalyzerConfig::mask_pii`] or [`AnalyzerConfig::mask_secrets`] is set. The span's
 /// flags are computed once the content has joined it. Returns how many matches were masked.
 pub fn mask_messages(messages: &mut [Message], config: &AnalyzerConfig) -> usize {
     if !config.masks() {

@@ -13,15 +13,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::{default_step, now_nanos, parse_step};
+use crate::metrics::{
+    DEFAULT_RANGE_NANOS, Steps, default_step, non_empty, now_nanos, parse_step, steps_of, time,
+};
 use crate::params::extract;
-use crate::time_format::{format_nanos, parse_rfc3339};
-
-/// Default range when `from` is not given: the last 24 hours, as for the span metrics.
-const DEFAULT_RANGE_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
-/// Most points a series may have, as for the span metrics.
-const MAX_POINTS: u64 = 10_000;
-const MINUTE_NANOS: u64 = 60_000_000_000;
+use crate::time_format::format_nanos;
 
 /// Range, step and filters of the flag rates.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -81,19 +77,6 @@ pub struct FlagMetricsView {
     series: Vec<FlagSeriesView>,
 }
 
-fn time(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
-    value
-        .filter(|text| !text.is_empty())
-        .map(|text| {
-            parse_rfc3339(text).map_err(|problem| ApiError::invalid_parameter(name, problem))
-        })
-        .transpose()
-}
-
-fn non_empty(value: &Option<String>) -> Option<String> {
-    value.as_ref().filter(|text| !text.is_empty()).cloned()
-}
-
 fn analyzer(value: Option<&str>) -> Result<Option<Analyzer>, ApiError> {
     let Some(text) = value.filter(|text| !text.is_empty()) else {
         return Ok(None);
@@ -107,26 +90,18 @@ fn analyzer(value: Option<&str>) -> Result<Option<Analyzer>, ApiError> {
     })
 }
 
-/// The steps of a series: the start of the first, the width and the count.
-struct Steps {
-    first: u64,
-    width_nanos: u64,
-    count: u64,
-}
-
-impl Steps {
-    fn points(&self, counts: &[(u64, u64)]) -> Vec<CountPoint> {
-        let by_start: BTreeMap<u64, u64> = counts.iter().copied().collect();
-        (0..self.count)
-            .map(|index| {
-                let start = self.first + index * self.width_nanos;
-                CountPoint {
-                    time: format_nanos(start),
-                    count: by_start.get(&start).copied().unwrap_or(0),
-                }
-            })
-            .collect()
-    }
+/// Returns one point per step, with the count of the step that starts there, else 0.
+fn points(steps: &Steps, counts: &[(u64, u64)]) -> Vec<CountPoint> {
+    let by_start: BTreeMap<u64, u64> = counts.iter().copied().collect();
+    (0..steps.count)
+        .map(|index| {
+            let start = steps.first + index * steps.width_nanos;
+            CountPoint {
+                time: format_nanos(start),
+                count: by_start.get(&start).copied().unwrap_or(0),
+            }
+        })
+        .collect()
 }
 
 impl FlagMetricsQuery {
@@ -150,29 +125,14 @@ impl FlagMetricsQuery {
     }
 
     /// Returns the step in seconds and the steps over the filter's range, or the error when
-    /// there are more than [`MAX_POINTS`].
+    /// there are too many.
     fn steps(&self, filter: &FlagRateFilter) -> Result<(i64, Steps), ApiError> {
         let range = filter.to_unix_nano - filter.from_unix_nano;
         let seconds = match self.step.as_deref().filter(|text| !text.is_empty()) {
             Some(text) => parse_step(text)?,
             None => default_step(range),
         };
-        let width_nanos = u64::try_from(seconds)
-            .unwrap_or(u64::MAX)
-            .saturating_mul(1_000_000_000);
-        let first = filter.from_unix_nano - filter.from_unix_nano % MINUTE_NANOS;
-        let count = (filter.to_unix_nano - first).div_ceil(width_nanos);
-        if count > MAX_POINTS {
-            return Err(ApiError::invalid_parameter(
-                "step",
-                format!("gives {count} points; use a larger step (at most {MAX_POINTS} points)"),
-            ));
-        }
-        let steps = Steps {
-            first,
-            width_nanos,
-            count,
-        };
+        let steps = steps_of(filter.from_unix_nano, filter.to_unix_nano, seconds)?;
         Ok((seconds, steps))
     }
 }
@@ -181,7 +141,7 @@ fn series(key: String, counts: &[(u64, u64)], steps: &Steps) -> FlagSeriesView {
     FlagSeriesView {
         key,
         total: counts.iter().map(|(_, count)| count).sum(),
-        points: steps.points(counts),
+        points: points(steps, counts),
     }
 }
 
@@ -225,7 +185,7 @@ pub async fn flags(
         step_seconds,
         analyzer: chosen.map(|analyzer| analyzer.as_str().to_owned()),
         total_spans: rates.spans.iter().map(|(_, count)| count).sum(),
-        spans: steps.points(&rates.spans),
+        spans: points(&steps, &rates.spans),
         series,
     }))
 }
@@ -258,7 +218,7 @@ mod tests {
         assert_eq!(steps.count, 3);
 
         let minute = 60 * 1_000_000_000;
-        let points = steps.points(&[(steps.first + 2 * minute, 4)]);
+        let points = points(&steps, &[(steps.first + 2 * minute, 4)]);
         let counts: Vec<u64> = points.iter().map(|point| point.count).collect();
         assert_eq!(counts, [0, 4, 0]);
         assert_eq!(points[1].time, "2026-01-01T00:02:00.000000000Z");

@@ -17,7 +17,7 @@ use crate::params::extract;
 use crate::time_format::{format_nanos, parse_rfc3339};
 
 /// Default range when `from` is not given: the last 24 hours.
-const DEFAULT_RANGE_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
+pub(crate) const DEFAULT_RANGE_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
 /// Most points a time series may have per group.
 const MAX_POINTS: u64 = 10_000;
 
@@ -64,7 +64,7 @@ pub(crate) fn now_nanos() -> u64 {
         })
 }
 
-fn time(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
+pub(crate) fn time(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
     value
         .filter(|text| !text.is_empty())
         .map(|text| {
@@ -73,7 +73,7 @@ fn time(name: &str, value: Option<&str>) -> Result<Option<u64>, ApiError> {
         .transpose()
 }
 
-fn non_empty(value: &Option<String>) -> Option<String> {
+pub(crate) fn non_empty(value: &Option<String>) -> Option<String> {
     value.as_ref().filter(|text| !text.is_empty()).cloned()
 }
 
@@ -353,6 +353,38 @@ pub(crate) fn parse_step(text: &str) -> Result<i64, ApiError> {
     Ok(seconds)
 }
 
+/// Steps of a time series: the first starts at `from` rounded down to the minute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Steps {
+    /// Start of the first step, nanoseconds since the Unix epoch.
+    pub first: u64,
+    /// Width of a step in nanoseconds.
+    pub width_nanos: u64,
+    /// Number of steps until `to`.
+    pub count: u64,
+}
+
+/// Returns the steps of `step_seconds` over `[from, to)`, or an error naming `step` when
+/// there would be more than [`MAX_POINTS`].
+pub(crate) fn steps_of(from: u64, to: u64, step_seconds: i64) -> Result<Steps, ApiError> {
+    let width_nanos = u64::try_from(step_seconds)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(1_000_000_000);
+    let first = from - from % 60_000_000_000;
+    let count = to.saturating_sub(first).div_ceil(width_nanos.max(1));
+    if count > MAX_POINTS {
+        return Err(ApiError::invalid_parameter(
+            "step",
+            format!("gives {count} points; use a larger step (at most {MAX_POINTS} points)"),
+        ));
+    }
+    Ok(Steps {
+        first,
+        width_nanos,
+        count,
+    })
+}
+
 pub(crate) fn default_step(range_nanos: u64) -> i64 {
     let seconds = range_nanos / 1_000_000_000 / 100;
     let minutes = seconds.div_ceil(60).max(1);
@@ -414,17 +446,7 @@ pub async fn timeseries(
         Some(text) => parse_step(text)?,
         None => default_step(range),
     };
-    let step_nanos = u64::try_from(step)
-        .unwrap_or(u64::MAX)
-        .saturating_mul(1_000_000_000);
-    let first = filter.from_unix_nano - filter.from_unix_nano % 60_000_000_000;
-    let points = (filter.to_unix_nano - first).div_ceil(step_nanos);
-    if points > MAX_POINTS {
-        return Err(ApiError::invalid_parameter(
-            "step",
-            format!("gives {points} points; use a larger step (at most {MAX_POINTS} points)"),
-        ));
-    }
+    let steps = steps_of(filter.from_unix_nano, filter.to_unix_nano, step)?;
 
     let (from, to) = (filter.from_unix_nano, filter.to_unix_nano);
     let series = state.store.timeseries(filter, group_by, step).await?;
@@ -438,9 +460,9 @@ pub async fn timeseries(
                 .collect();
             SeriesView {
                 key: series.key.clone(),
-                points: (0..points)
+                points: (0..steps.count)
                     .map(|index| {
-                        let start = first + index * step_nanos;
+                        let start = steps.first + index * steps.width_nanos;
                         PointView {
                             time: format_nanos(start),
                             value: series_value(&metric, by_start.get(&start).copied()),

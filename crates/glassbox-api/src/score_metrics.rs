@@ -12,16 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::{now_nanos, parse_step};
+use crate::metrics::{DEFAULT_RANGE_NANOS, Steps, now_nanos, parse_step, steps_of};
 use crate::params::extract;
 use crate::scores::{parameter, parse_source};
 use crate::time_format::{format_nanos, parse_rfc3339};
-
-/// Default range when `from` is not given: the last 24 hours, as for the span metrics.
-const DEFAULT_RANGE_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
-/// Most points a time series may have per group, as for the span metrics.
-const MAX_POINTS: u64 = 10_000;
-const MINUTE_NANOS: u64 = 60_000_000_000;
 
 /// Filters and grouping of the score aggregates.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -137,37 +131,17 @@ impl ScoreMetricsQuery {
     }
 }
 
-/// Returns the number of steps of `step_seconds` from `from` rounded down to the minute
-/// until `to`, or the error when there are too many.
-fn step_count(filter: &ScoreMetricsFilter, step_seconds: i64) -> Result<u64, ApiError> {
-    let step_nanos = u64::try_from(step_seconds)
-        .unwrap_or(u64::MAX)
-        .saturating_mul(1_000_000_000);
-    let first = filter.from_unix_nano - filter.from_unix_nano % MINUTE_NANOS;
-    let points = (filter.to_unix_nano - first).div_ceil(step_nanos);
-    if points > MAX_POINTS {
-        return Err(ApiError::invalid_parameter(
-            "step",
-            format!("gives {points} points; use a larger step (at most {MAX_POINTS} points)"),
-        ));
-    }
-    Ok(points)
-}
-
-fn points(
-    steps: &[(u64, ScoreAggregate)],
-    first: u64,
-    step_nanos: u64,
-    count: u64,
-) -> Vec<ScorePoint> {
-    let by_start: BTreeMap<u64, &ScoreAggregate> = steps
+/// Returns one point per step, with the aggregate of the step that starts there, else an
+/// empty one.
+fn points(aggregates: &[(u64, ScoreAggregate)], steps: &Steps) -> Vec<ScorePoint> {
+    let by_start: BTreeMap<u64, &ScoreAggregate> = aggregates
         .iter()
         .map(|(start, aggregate)| (*start, aggregate))
         .collect();
     let empty = ScoreAggregate::default();
-    (0..count)
+    (0..steps.count)
         .map(|index| {
-            let start = first + index * step_nanos;
+            let start = steps.first + index * steps.width_nanos;
             ScorePoint {
                 time: format_nanos(start),
                 figures: ScoreFigures::from(by_start.get(&start).copied().unwrap_or(&empty)),
@@ -191,19 +165,16 @@ pub async fn scores(
     let filter = query.filter()?;
     let group_by = query.group_by()?;
     let step = query.step.as_deref().map(parse_step).transpose()?;
-    let count = step.map(|step| step_count(&filter, step)).transpose()?;
-
     let (from, to) = (filter.from_unix_nano, filter.to_unix_nano);
-    let groups = state.store.score_aggregates(filter, group_by, step).await?;
+    let steps = step.map(|step| steps_of(from, to, step)).transpose()?;
 
-    let first = from - from % MINUTE_NANOS;
-    let step_nanos = step.map_or(0, |step| u64::try_from(step).unwrap_or(0) * 1_000_000_000);
+    let groups = state.store.score_aggregates(filter, group_by, step).await?;
     let groups = groups
         .iter()
         .map(|group| ScoreGroupView {
             key: group.key.clone(),
             figures: ScoreFigures::from(&group.aggregate),
-            points: count.map(|count| points(&group.steps, first, step_nanos, count)),
+            points: steps.as_ref().map(|steps| points(&group.steps, steps)),
         })
         .collect();
     Ok(Json(ScoreMetricsView {

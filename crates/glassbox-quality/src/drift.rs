@@ -237,7 +237,7 @@ fn flag_counts(samples: &DriftSamples, analyzer: Analyzer) -> (BTreeMap<String, 
 
 /// Compares each score name's values. Pass/fail scores (every value 0 or 1, as boolean
 /// scores are stored) are compared as the categories `pass` and `fail`, because quantile bins
-/// of a constant baseline would hide a shift; their rates and means are the pass shares.
+/// of a constant baseline would hide a shift. Their rates and means are the pass shares.
 fn scores(baseline: &DriftSamples, recent: &DriftSamples) -> Vec<MetricDrift> {
     let names: BTreeSet<&String> = baseline.scores.keys().chain(recent.scores.keys()).collect();
     names

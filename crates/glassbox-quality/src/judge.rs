@@ -21,17 +21,17 @@ pub struct JudgeConfig {
     #[serde(flatten)]
     pub access: ModelAccess,
     /// The user prompt with `{{input}}`, `{{output}}` and `{{expected}}` placeholders. The
-    /// default asks for `{"score": 0..1, "reason": "..."}`, and compares with the expected
+    /// default requests `{"score": 0..1, "reason": "..."}`, and compares with the expected
     /// output when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// The system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
-    /// The lowest score the template asks for. Default 0.
+    /// The lowest score the template requests. Default 0.
     #[serde(default)]
     pub scale_min: f64,
-    /// The highest score the template asks for. Default 1.
+    /// The highest score the template requests. Default 1.
     #[serde(default = "one")]
     pub scale_max: f64,
     /// Sends `response_format: {"type": "json_object"}`. Default true.

@@ -134,7 +134,7 @@ pub trait TraceStore: Send + Sync + 'static {
     /// Returns up to `limit` spans of `kind` stored after the position `after`, in storage
     /// order, and the position the reader has reached: the last span returned, or the end of
     /// the stretch searched when spans of other kinds filled it. Positions only grow, so a
-    /// reader that continues from the returned position sees every later span once; a span
+    /// reader that continues from the returned position reads every later span once; a span
     /// that is resent keeps its position.
     async fn spans_after(
         &self,

@@ -304,7 +304,8 @@ mod tests {
             jail.set_env("GLASSBOX_MASK_PII", "true");
             let config = load(None, FlagOverrides::default()).map_err(|error| *error)?;
             let analyzers = config.analyzer_config();
-            assert!(analyzers.mask_pii && analyzers.mask_secrets);
+            assert!(analyzers.mask_pii);
+            assert!(analyzers.mask_secrets);
             Ok(())
         });
         figment::Jail::expect_with(|_| {

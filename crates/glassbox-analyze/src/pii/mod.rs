@@ -148,9 +148,12 @@ mod tests {
         let windows = Windows::of(&text);
         assert_eq!(windows.digits.len(), 1, "{:?}", windows.digits);
         let window = windows.digits[0].clone();
-        assert!(text.is_char_boundary(window.start) && text.is_char_boundary(window.end));
-        assert!(window.start <= 43 && window.end >= 49 + DIGIT_MARGIN);
-        assert!(windows.at_signs.is_empty() && windows.colons.is_empty());
+        assert!(text.is_char_boundary(window.start));
+        assert!(text.is_char_boundary(window.end));
+        assert!(window.start <= 43);
+        assert!(window.end >= 49 + DIGIT_MARGIN);
+        assert!(windows.at_signs.is_empty());
+        assert!(windows.colons.is_empty());
     }
 
     #[test]

@@ -241,7 +241,7 @@ fn read_request(span: &mut Span, endpoint: Endpoint, request: &Value) {
     }
 }
 
-/// Returns true when an OpenAI-style request asks for JSON output: `response_format` of Chat
+/// Returns true when an OpenAI-style request requests JSON output: `response_format` of Chat
 /// Completions, or `text.format` of the Responses API, of type `json_object` or
 /// `json_schema`.
 fn requests_json(request: &Value) -> bool {

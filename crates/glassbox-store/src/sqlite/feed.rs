@@ -11,8 +11,8 @@ use crate::error::StoreError;
 const STRETCH_ROWS: i64 = 20_000;
 
 /// Returns up to `limit` spans of `kind` with a row id above `after`, by row id, and the row
-/// id reached: the last span's when `limit` were found, else the end of the stretch searched
-/// (at most the highest row id).
+/// id reached. That is the last span's id when `limit` spans were found, else the end of the
+/// stretch searched, which is at most the highest row id.
 pub(crate) fn spans_after(
     connection: &Connection,
     after: i64,
