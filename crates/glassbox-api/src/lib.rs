@@ -25,6 +25,8 @@ mod views;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::http::header;
 use axum::routing::get;
 use glassbox_ingest::Ingest;
 use glassbox_store::Store;
@@ -143,9 +145,22 @@ fn quality_routes() -> Router<ApiState> {
         .route("/api/v1/experiments/{id}", get(experiments::get))
 }
 
+/// The OpenAPI document as JSON.
+fn openapi_json() -> Bytes {
+    match serde_json::to_vec(&ApiDoc::openapi()) {
+        Ok(json) => Bytes::from(json),
+        Err(error) => {
+            tracing::error!(%error, "failed to serialize the OpenAPI document");
+            Bytes::from_static(b"{}")
+        }
+    }
+}
+
 /// Builds the `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
-    let openapi = ApiDoc::openapi();
+    // Serialized once: the handler is cloned for every connection, and a cloned document
+    // would cost megabytes each time.
+    let openapi = openapi_json();
     Router::new()
         .route("/api/v1/traces", get(routes::list_traces))
         .route("/api/v1/traces/{trace_id}", get(routes::get_trace))
@@ -171,7 +186,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(quality_routes())
         .route(
             "/api/v1/openapi.json",
-            get(move || async move { axum::Json(openapi) }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }),
         )
         .route("/api", get(routes::not_found))
         .route("/api/{*rest}", get(routes::not_found))

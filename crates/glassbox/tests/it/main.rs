@@ -6,6 +6,7 @@ mod analyzers;
 mod api;
 mod bad_input;
 mod browser;
+mod connections;
 mod demo;
 mod durability;
 mod fixtures;
