@@ -66,7 +66,7 @@ pub fn start(
         Arc::clone(ingest.enricher()),
         options,
         config.record_queue,
-    );
+    )?;
     let limits = proxy::ProxyLimits {
         max_body_bytes: config.max_body_bytes,
         max_capture_bytes: config.max_capture_bytes,

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use glassbox_enrich::Enricher;
 use glassbox_ingest::BatchWriter;
-use glassbox_store::WriteBatch;
+use glassbox_store::{WriteBatch, background};
 use serde::Serialize;
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::record::{CallRecord, RecordOptions, build_span};
 
@@ -115,18 +114,21 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the recorder task. It ends once every handle is dropped and the queue is
-    /// written, so shutdown records every finished call.
+    /// Starts the recorder task, and the background thread on which it builds spans. The task
+    /// ends once every handle is dropped and the queue is written, so shutdown records every
+    /// finished call.
     pub fn start(
         writer: BatchWriter,
         enricher: Arc<Enricher>,
         options: RecordOptions,
         queue: usize,
-    ) -> (Recorder, tokio::task::JoinHandle<()>) {
+    ) -> Result<(Recorder, tokio::task::JoinHandle<()>), String> {
         let (sender, receiver) = mpsc::channel(queue.max(1));
         let stats = Arc::new(GatewayStats::default());
-        let task = tokio::spawn(run(receiver, writer, enricher, options, Arc::clone(&stats)));
-        (Recorder { sender, stats }, task)
+        let builder = Builder::start(writer, enricher, options, Arc::clone(&stats))
+            .map_err(|error| format!("failed to start the gateway's recorder thread: {error}"))?;
+        let task = tokio::spawn(run(receiver, builder));
+        Ok((Recorder { sender, stats }, task))
     }
 
     /// Hands over a finished call without waiting; a full queue counts a loss.
@@ -146,30 +148,65 @@ impl Recorder {
     }
 }
 
-async fn run(
-    mut receiver: mpsc::Receiver<CallRecord>,
-    writer: BatchWriter,
-    enricher: Arc<Enricher>,
-    options: RecordOptions,
-    stats: Arc<GatewayStats>,
-) {
-    let in_flight = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
-    let mut writes = JoinSet::new();
-    let options = Arc::new(options);
-    while let Some(records) = next_batch(&mut receiver).await {
-        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-            break;
-        };
-        let (writer, stats) = (writer.clone(), Arc::clone(&stats));
-        let (options, enricher) = (Arc::clone(&options), Arc::clone(&enricher));
-        writes.spawn(async move {
-            let batch = build_batch(records, &options, &enricher).await;
-            write(&writer, batch, &stats).await;
-            drop(permit);
-        });
-        while writes.try_join_next().is_some() {}
+/// Batches of calls, each with the permit that bounds the batches in flight.
+type Job = (Vec<CallRecord>, OwnedSemaphorePermit);
+
+/// The background thread that builds spans, at a lower priority than the request path:
+/// parsing bodies, pricing and analyzing content take CPU time that a call waiting for a
+/// worker would otherwise lose.
+struct Builder {
+    jobs: std::sync::mpsc::Sender<Job>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Builder {
+    fn start(
+        writer: BatchWriter,
+        enricher: Arc<Enricher>,
+        options: RecordOptions,
+        stats: Arc<GatewayStats>,
+    ) -> std::io::Result<Builder> {
+        let (jobs, queued) = std::sync::mpsc::channel::<Job>();
+        let runtime = tokio::runtime::Handle::current();
+        background::spawn("glassbox-recorder", move || {
+            for (records, permit) in queued {
+                let batch = build_batch(records, &options, &enricher);
+                let (writer, stats) = (writer.clone(), Arc::clone(&stats));
+                runtime.spawn(async move {
+                    write(&writer, batch, &stats).await;
+                    drop(permit);
+                });
+            }
+        })?;
+        let in_flight = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
+        Ok(Builder { jobs, in_flight })
     }
-    while writes.join_next().await.is_some() {}
+
+    /// Hands a batch to the thread once fewer than [`WRITES_IN_FLIGHT`] are being built or
+    /// written.
+    async fn submit(&self, records: Vec<CallRecord>) {
+        let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
+            return;
+        };
+        if self.jobs.send((records, permit)).is_err() {
+            tracing::error!("the gateway's recorder thread has stopped; calls are not recorded");
+        }
+    }
+
+    /// Waits until every batch handed over is written.
+    async fn finish(self) {
+        let Builder { jobs, in_flight } = self;
+        drop(jobs);
+        let all = u32::try_from(WRITES_IN_FLIGHT).unwrap_or(u32::MAX);
+        let _ = in_flight.acquire_many(all).await;
+    }
+}
+
+async fn run(mut receiver: mpsc::Receiver<CallRecord>, builder: Builder) {
+    while let Some(records) = next_batch(&mut receiver).await {
+        builder.submit(records).await;
+    }
+    builder.finish().await;
 }
 
 /// Waits for the next call, then up to [`BATCH_LINGER`] for more; `None` once every sender is
@@ -190,20 +227,18 @@ async fn next_batch(receiver: &mut mpsc::Receiver<CallRecord>) -> Option<Vec<Cal
     Some(records)
 }
 
-/// Builds the spans of a batch, giving the workers back to the request path between spans:
-/// recording must never hold up a call.
-async fn build_batch(
+fn build_batch(
     records: Vec<CallRecord>,
     options: &RecordOptions,
     enricher: &Enricher,
 ) -> WriteBatch {
-    let mut batch = WriteBatch::default();
-    batch.spans.reserve(records.len());
-    for record in records {
-        batch.spans.push(build_span(record, options, enricher));
-        tokio::task::yield_now().await;
+    WriteBatch {
+        spans: records
+            .into_iter()
+            .map(|record| build_span(record, options, enricher))
+            .collect(),
+        ..WriteBatch::default()
     }
-    batch
 }
 
 async fn write(writer: &BatchWriter, batch: WriteBatch, stats: &GatewayStats) {

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod background;
 mod batch;
 mod drift;
 mod error;

@@ -56,6 +56,11 @@ pub struct Config {
     /// Online evaluators (`[[evaluators]]` entries: `name`, `filter`, `sample_rate`, and a
     /// `check` or a `judge`) that score a sample of live model spans. Default none.
     pub evaluators: Vec<glassbox_quality::EvaluatorConfig>,
+    /// Scheduling of the threads that commit, index and build the gateway's spans, against
+    /// the threads that answer requests: `normal`, `low` (ten nice steps lower) or `idle`
+    /// (the scheduler's idle class, for the lowest gateway tail latency when Glassbox has the
+    /// machine to itself). Default `low`; variable `GLASSBOX_BACKGROUND_PRIORITY`.
+    pub background_priority: glassbox_store::background::Priority,
 }
 
 /// Prices that win over the built-in catalog.
@@ -115,6 +120,7 @@ impl Default for Config {
             mask_pii: false,
             analyzers: glassbox_analyze::AnalyzerConfig::default(),
             evaluators: Vec::new(),
+            background_priority: glassbox_store::background::Priority::default(),
         }
     }
 }
@@ -343,6 +349,25 @@ mod tests {
             let error =
                 load(Some(Path::new("glassbox.toml")), FlagOverrides::default()).unwrap_err();
             assert!(error.to_string().contains("lisen"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn background_priority_comes_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GLASSBOX_BACKGROUND_PRIORITY", "idle");
+            let config = load(None, FlagOverrides::default()).map_err(|error| *error)?;
+            assert_eq!(
+                config.background_priority,
+                glassbox_store::background::Priority::Idle
+            );
+
+            jail.set_env("GLASSBOX_BACKGROUND_PRIORITY", "lowest");
+            let error = load(None, FlagOverrides::default()).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains("background_priority"), "{message}");
+            assert!(message.contains("lowest"), "{message}");
             Ok(())
         });
     }

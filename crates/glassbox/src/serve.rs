@@ -23,6 +23,7 @@ use crate::config::{Config, listener_address};
 
 /// Runs the server until a shutdown signal, then flushes. `demo` adds the demo workload.
 pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    glassbox_store::background::set_priority(config.background_priority);
     let store = SqliteStore::open(
         &config.data_dir,
         SqliteOptions {

@@ -23,13 +23,15 @@ mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use glassbox_model::{Span, SpanKind, TraceId, TraceSummary};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::background;
 use crate::batch::{WriteBatch, WriteSummary};
 use crate::drift::{DriftFilter, DriftSamples, FlagRateFilter, FlagRates};
 use crate::error::StoreError;
@@ -86,9 +88,16 @@ impl Default for SqliteOptions {
     }
 }
 
+/// A batch for the writer thread, and where its result goes.
+struct WriteJob {
+    batch: WriteBatch,
+    done: tokio::sync::oneshot::Sender<Result<WriteSummary, StoreError>>,
+}
+
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    jobs: mpsc::Sender<WriteJob>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     stopping: AtomicBool,
@@ -127,16 +136,21 @@ impl SqliteStore {
             .map(|_| open_reader(&path))
             .collect::<Result<Vec<_>, _>>()?;
 
+        let (jobs, queued) = mpsc::channel();
         let store = SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
+                jobs,
                 readers,
                 next_reader: AtomicUsize::new(0),
                 stopping: AtomicBool::new(false),
                 content_hook: options.content_hook.clone(),
             }),
         };
+        store
+            .start_writer(queued)
+            .map_err(|error| open_error(format!("failed to start the writer thread: {error}")))?;
         store.start_indexer();
         Ok(store)
     }
@@ -144,6 +158,23 @@ impl SqliteStore {
     /// Returns the path of the database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Starts the thread that commits every batch, and the one that frees written batches
+    /// (freeing a large batch takes a while). Both end when the store is dropped.
+    fn start_writer(&self, queued: mpsc::Receiver<WriteJob>) -> std::io::Result<()> {
+        let (written, to_free) = mpsc::channel::<WriteBatch>();
+        background::spawn("glassbox-free", move || to_free.into_iter().for_each(drop))?;
+
+        let inner = Arc::downgrade(&self.inner);
+        background::spawn("glassbox-writer", move || {
+            for job in queued {
+                let result = write_job(&inner, &job.batch);
+                let _ = job.done.send(result);
+                let _ = written.send(job.batch);
+            }
+        })?;
+        Ok(())
     }
 
     fn start_indexer(&self) {
@@ -155,33 +186,31 @@ impl SqliteStore {
                 None
             }
         };
-        let spawned = std::thread::Builder::new()
-            .name("glassbox-fts".into())
-            .spawn(move || {
-                let mut last_checkpoint = std::time::Instant::now();
-                while let Some(inner) = inner.upgrade() {
-                    if inner.stopping.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
-                        checkpoint(checkpointer.as_ref());
-                        last_checkpoint = std::time::Instant::now();
-                    }
-                    let started = std::time::Instant::now();
-                    let indexed = fts::index_backlog(&mut lock(&inner.writer), FTS_CHUNK_ROWS);
-                    drop(inner);
-                    match indexed {
-                        // Under sustained ingest, keep the indexer to about a quarter of the
-                        // writer's time: search trails by a few seconds, commits do not wait.
-                        Ok(rows) if rows == FTS_CHUNK_ROWS => std::thread::sleep(started.elapsed() * 3),
-                        Ok(_) => std::thread::sleep(Duration::from_millis(250)),
-                        Err(error) => {
-                            tracing::warn!(%error, "failed to update the full-text index; retrying");
-                            std::thread::sleep(Duration::from_secs(2));
-                        }
+        let spawned = background::spawn("glassbox-fts", move || {
+            let mut last_checkpoint = std::time::Instant::now();
+            while let Some(inner) = inner.upgrade() {
+                if inner.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+                    checkpoint(checkpointer.as_ref());
+                    last_checkpoint = std::time::Instant::now();
+                }
+                let started = std::time::Instant::now();
+                let indexed = fts::index_backlog(&mut lock(&inner.writer), FTS_CHUNK_ROWS);
+                drop(inner);
+                match indexed {
+                    // Under sustained ingest, keep the indexer to about a quarter of the
+                    // writer's time: search trails by a few seconds, commits do not wait.
+                    Ok(rows) if rows == FTS_CHUNK_ROWS => std::thread::sleep(started.elapsed() * 3),
+                    Ok(_) => std::thread::sleep(Duration::from_millis(250)),
+                    Err(error) => {
+                        tracing::warn!(%error, "failed to update the full-text index; retrying");
+                        std::thread::sleep(Duration::from_secs(2));
                     }
                 }
-            });
+            }
+        });
         if let Err(error) = spawned {
             tracing::error!(%error, "failed to start the full-text indexer; search will miss new spans");
         }
@@ -224,6 +253,16 @@ impl SqliteStore {
         connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         Ok(())
     }
+}
+
+/// Commits one batch, unless the store is gone.
+fn write_job(inner: &Weak<Inner>, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
+    let inner = inner.upgrade().ok_or_else(writer_stopped)?;
+    SqliteStore { inner }.write_blocking(batch)
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Task("the writer thread has stopped".to_owned())
 }
 
 impl Drop for Inner {
@@ -284,14 +323,12 @@ fn open_reader(path: &Path) -> Result<Mutex<Connection>, StoreError> {
 #[async_trait]
 impl WriteStore for SqliteStore {
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
-        let store = self.clone();
-        let (summary, batch) =
-            tokio::task::spawn_blocking(move || (store.write_blocking(&batch), batch))
-                .await
-                .map_err(|error| StoreError::Task(error.to_string()))?;
-        // Freeing a large batch takes a while; do it outside the writer's thread.
-        tokio::task::spawn_blocking(move || drop(batch));
-        summary
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.inner
+            .jobs
+            .send(WriteJob { batch, done })
+            .map_err(|_| writer_stopped())?;
+        result.await.map_err(|_| writer_stopped())?
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
