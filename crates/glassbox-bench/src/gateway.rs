@@ -1,7 +1,8 @@
-//! The gateway benchmark: the same chat calls sent straight to the mock provider and through a
-//! `glassbox serve`, at fixed rates, streamed and not. The difference of the latency
-//! percentiles is what the gateway adds. A closed-loop run then measures the most calls per
-//! second the gateway sustains.
+//! The gateway benchmark: the same chat calls sent straight to the mock provider, through a
+//! bare TCP relay and through a `glassbox serve`, at fixed rates, streamed and not. The
+//! difference of the latency percentiles is what the gateway adds; the relay's shows how much
+//! of that any extra hop costs on the machine. A closed-loop run then measures the most calls
+//! per second the gateway sustains.
 //!
 //! Each open-loop call starts on its own task at its due time, whatever earlier calls are
 //! doing, so a slow gateway cannot slow the sender down. Latency is measured from the moment
@@ -20,6 +21,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::monitor::status_bytes;
+use crate::relay::RelayThread;
 use crate::report::{Latency, Machine};
 use crate::server::ServerProcess;
 
@@ -52,7 +54,7 @@ pub struct GatewaySettings {
 /// Figures of one open-loop run.
 #[derive(Debug, Serialize)]
 pub struct RunFigures {
-    /// `direct` or `gateway`.
+    /// `direct`, `relay` or `gateway`.
     pub path: &'static str,
     /// Whether the calls streamed.
     pub streaming: bool,
@@ -73,17 +75,23 @@ pub struct RunFigures {
     pub server_peak_rss_mib: Option<u64>,
 }
 
-/// A pair of runs at one rate and its difference.
+/// The runs at one rate and their differences.
 #[derive(Debug, Serialize)]
 pub struct Comparison {
     /// Calls straight to the mock.
     pub direct: RunFigures,
+    /// Calls through the bare TCP relay.
+    pub relay: RunFigures,
     /// Calls through the gateway.
     pub gateway: RunFigures,
     /// Gateway p50 minus direct p50, in milliseconds.
     pub added_p50_ms: f64,
     /// Gateway p99 minus direct p99, in milliseconds.
     pub added_p99_ms: f64,
+    /// Relay p50 minus direct p50, in milliseconds: the cost of the hop alone.
+    pub relay_added_p50_ms: f64,
+    /// Relay p99 minus direct p99, in milliseconds.
+    pub relay_added_p99_ms: f64,
 }
 
 /// The whole report.
@@ -106,6 +114,7 @@ pub struct GatewayReport {
 /// Runs the benchmark and writes its report.
 pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
     let mock = MockThread::start()?;
+    let relay = RelayThread::start(mock.addr)?;
     let server = start_server(&settings, &mock.base)?;
     let gateway = server.api.as_str().trim_end_matches('/').to_owned();
     let client = http_client()?;
@@ -113,7 +122,7 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
     let mut comparisons = Vec::new();
     for streaming in [false, true] {
         let body = chat_body(streaming);
-        warm_up(&client, &mock.base, &gateway, &body).await?;
+        warm_up(&client, [&mock.base, &relay.base, &gateway], &body).await?;
         for &rate in &settings.rates {
             let load = Load {
                 body: body.clone(),
@@ -122,9 +131,10 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
                 duration: settings.duration,
             };
             let direct = open_loop(&client, &mock.base, &load, "direct").await?;
+            let relayed = open_loop(&client, &relay.base, &load, "relay").await?;
             let mut through = open_loop(&client, &gateway, &load, "gateway").await?;
             through.server_peak_rss_mib = peak_rss_mib(server.pid());
-            let comparison = compare(direct, through);
+            let comparison = compare(direct, relayed, through);
             println!("{}", comparison_line(&comparison));
             comparisons.push(comparison);
         }
@@ -148,6 +158,7 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
 
 /// The mock provider on a thread of its own, so the sender's tasks do not delay it.
 struct MockThread {
+    addr: std::net::SocketAddr,
     base: String,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -156,12 +167,17 @@ impl MockThread {
     fn start() -> anyhow::Result<MockThread> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
-        let base = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("mock-provider".to_owned())
             .spawn(move || serve_mock(listener, stopped))?;
-        Ok(MockThread { base, _stop: stop })
+        Ok(MockThread {
+            addr,
+            base,
+            _stop: stop,
+        })
     }
 }
 
@@ -225,11 +241,10 @@ fn chat_body(streaming: bool) -> bytes::Bytes {
 
 async fn warm_up(
     client: &reqwest::Client,
-    direct: &str,
-    gateway: &str,
+    bases: [&str; 3],
     body: &bytes::Bytes,
 ) -> anyhow::Result<()> {
-    for base in [direct, gateway] {
+    for base in bases {
         for _ in 0..WARM_UP_CALLS {
             call(client, base, body)
                 .await
@@ -397,22 +412,26 @@ async fn health(client: &reqwest::Client, gateway: &str) -> anyhow::Result<serde
     Ok(health["gateway"].clone())
 }
 
-fn compare(direct: RunFigures, gateway: RunFigures) -> Comparison {
+fn compare(direct: RunFigures, relay: RunFigures, gateway: RunFigures) -> Comparison {
     Comparison {
         added_p50_ms: gateway.latency_ms.p50 - direct.latency_ms.p50,
         added_p99_ms: gateway.latency_ms.p99 - direct.latency_ms.p99,
+        relay_added_p50_ms: relay.latency_ms.p50 - direct.latency_ms.p50,
+        relay_added_p99_ms: relay.latency_ms.p99 - direct.latency_ms.p99,
         direct,
+        relay,
         gateway,
     }
 }
 
 fn comparison_line(comparison: &Comparison) -> String {
-    let (direct, gateway) = (&comparison.direct, &comparison.gateway);
+    let (direct, relay, gateway) = (&comparison.direct, &comparison.relay, &comparison.gateway);
     let kind = if gateway.streaming { "stream" } else { "plain" };
     format!(
         "gateway {kind} {:.0} calls/s: added p50 {:+.3} ms, p99 {:+.3} ms \
          (direct p50 {:.3} / p99 {:.3} ms, gateway p50 {:.3} / p99 {:.3} ms), \
-         errors direct {} gateway {}, unsent {}, server peak RSS {} MiB",
+         bare relay added p50 {:+.3} / p99 {:+.3} ms, \
+         errors direct {} relay {} gateway {}, unsent {}, server peak RSS {} MiB",
         gateway.rate,
         comparison.added_p50_ms,
         comparison.added_p99_ms,
@@ -420,9 +439,12 @@ fn comparison_line(comparison: &Comparison) -> String {
         direct.latency_ms.p99,
         gateway.latency_ms.p50,
         gateway.latency_ms.p99,
+        comparison.relay_added_p50_ms,
+        comparison.relay_added_p99_ms,
         direct.errors,
+        relay.errors,
         gateway.errors,
-        direct.unsent + gateway.unsent,
+        direct.unsent + relay.unsent + gateway.unsent,
         gateway.server_peak_rss_mib.unwrap_or(0),
     )
 }

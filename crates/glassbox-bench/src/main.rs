@@ -20,6 +20,7 @@ mod load;
 mod monitor;
 mod otlp_json;
 mod queries;
+mod relay;
 mod report;
 mod rng;
 mod scrape;

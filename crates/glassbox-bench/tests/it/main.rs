@@ -220,7 +220,7 @@ fn gateway_short() {
     let comparisons = report["comparisons"].as_array().unwrap();
     assert_eq!(comparisons.len(), 2, "one plain and one streamed: {report}");
     for comparison in comparisons {
-        for path in ["direct", "gateway"] {
+        for path in ["direct", "relay", "gateway"] {
             let run = &comparison[path];
             assert_eq!(run["ok"], 100, "{run}");
             assert_eq!(run["errors"], 0, "{run}");
