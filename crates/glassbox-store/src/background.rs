@@ -16,19 +16,19 @@ pub enum Priority {
     Normal,
     /// Ten nice steps lower. Under full load a background thread still gets about a tenth
     /// of the CPU time of a request thread, so background work slows down but never stops.
-    #[default]
     Low,
     /// The scheduler's idle class (`SCHED_IDLE` on Linux): a request thread that wakes up
-    /// takes the CPU from a background thread at once. This halves the slowest gateway calls
-    /// on a busy two-core machine, but when other processes keep every core busy, commits
+    /// takes the CPU from a background thread at once, so recording never delays a call.
+    /// When the CPUs are kept busy, by Glassbox's own requests or by other processes, commits
     /// nearly stop: ingest then answers "retry later" and the gateway counts lost spans.
+    #[default]
     Idle,
 }
 
 /// Nice steps of [`Priority::Low`].
 const LOW_NICE_STEPS: i32 = 10;
 
-static PRIORITY: AtomicU8 = AtomicU8::new(Priority::Low as u8);
+static PRIORITY: AtomicU8 = AtomicU8::new(Priority::Idle as u8);
 
 /// Sets the priority of background threads started from now on. The server calls it once,
 /// before it opens the store.
@@ -39,8 +39,8 @@ pub fn set_priority(priority: Priority) {
 fn priority() -> Priority {
     match PRIORITY.load(Ordering::Relaxed) {
         value if value == Priority::Normal as u8 => Priority::Normal,
-        value if value == Priority::Idle as u8 => Priority::Idle,
-        _ => Priority::Low,
+        value if value == Priority::Low as u8 => Priority::Low,
+        _ => Priority::Idle,
     }
 }
 
