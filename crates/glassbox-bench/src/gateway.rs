@@ -107,6 +107,9 @@ pub struct GatewayReport {
     pub max_errors: u64,
     /// Peak resident memory of the server process, in bytes.
     pub server_peak_rss_bytes: Option<u64>,
+    /// The gateway's counters after the open-loop runs, once every call was recorded or
+    /// counted as lost (or after 30 s).
+    pub health_open_loop: serde_json::Value,
     /// The gateway's counters after the runs.
     pub health: serde_json::Value,
 }
@@ -140,6 +143,8 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
         }
     }
 
+    let health_open_loop = settled_health(&client, &gateway).await?;
+    println!("{}", open_loop_recording_line(&health_open_loop));
     let (max_calls_per_sec, max_errors) =
         closed_loop(&client, &gateway, &chat_body(false), &settings).await;
     let health = health(&client, &gateway).await?;
@@ -148,6 +153,7 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
         comparisons,
         max_calls_per_sec,
         max_errors,
+        health_open_loop,
         server_peak_rss_bytes: status_bytes(server.pid(), "VmHWM"),
         health,
     };
@@ -410,6 +416,30 @@ async fn health(client: &reqwest::Client, gateway: &str) -> anyhow::Result<serde
         .json()
         .await?;
     Ok(health["gateway"].clone())
+}
+
+/// Waits until the recorder has written or counted every call, for at most 30 s.
+async fn settled_health(
+    client: &reqwest::Client,
+    gateway: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counters = health(client, gateway).await?;
+        let count = |name: &str| counters[name].as_u64().unwrap_or(0);
+        let settled = count("recorded_spans") + count("lost_spans") >= count("calls");
+        if settled || Instant::now() >= deadline {
+            return Ok(counters);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn open_loop_recording_line(health: &serde_json::Value) -> String {
+    format!(
+        "gateway open-loop runs: {} calls, recorded {}, lost {}",
+        health["calls"], health["recorded_spans"], health["lost_spans"],
+    )
 }
 
 fn compare(direct: RunFigures, relay: RunFigures, gateway: RunFigures) -> Comparison {

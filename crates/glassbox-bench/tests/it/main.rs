@@ -242,6 +242,12 @@ fn gateway_short() {
         "{stdout}"
     );
     assert!(stdout.contains("gateway max:"), "{stdout}");
+    let open_loop = &report["health_open_loop"];
+    assert_eq!(open_loop["lost_spans"], 0, "{open_loop}");
+    assert_eq!(
+        open_loop["recorded_spans"], open_loop["calls"],
+        "every call of the open-loop runs is recorded: {open_loop}"
+    );
 }
 
 #[test]
