@@ -114,7 +114,8 @@ fn enter_idle_class() -> Result<(), String> {
     lower_nice()
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
+#[cfg(target_os = "linux")]
 mod tests {
     use super::*;
 
