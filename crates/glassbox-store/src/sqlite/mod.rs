@@ -54,12 +54,26 @@ const FTS_CHUNK_ROWS: usize = 5_000;
 /// Page size of a new database, in bytes.
 const PAGE_SIZE: i64 = 16_384;
 
-/// How often the background thread copies the write-ahead log into the database.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the checkpoint thread copies the write-ahead log into the database while commits
+/// arrive.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Write-ahead log size, in pages, at which a commit runs a checkpoint itself (16 MiB with
-/// 16 KiB pages).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 1_024;
+/// How often the checkpoint thread looks at the write-ahead log after it found nothing to copy.
+const IDLE_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Prepared statements the writer connection keeps.
+const WRITER_STATEMENT_CACHE: usize = 128;
+
+/// Size, in bytes, to which the write-ahead log file is cut back when it restarts.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
+/// Write-ahead log size, in pages, at which a commit runs a checkpoint itself (64 MiB with
+/// 16 KiB pages). The checkpoint thread normally keeps the log shorter.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_096;
+
+/// Write-ahead log size, in pages, from which the checkpoint thread tries to restart the log
+/// (16 MiB with 16 KiB pages).
+const WAL_RESTART_PAGES: i64 = 1_024;
 
 /// Settings of the SQLite store.
 #[derive(Debug, Clone)]
@@ -152,6 +166,7 @@ impl SqliteStore {
             .start_writer(queued)
             .map_err(|error| open_error(format!("failed to start the writer thread: {error}")))?;
         store.start_indexer();
+        store.start_checkpointer();
         Ok(store)
     }
 
@@ -179,22 +194,10 @@ impl SqliteStore {
 
     fn start_indexer(&self) {
         let inner = Arc::downgrade(&self.inner);
-        let checkpointer = match open_checkpointer(&self.inner.path) {
-            Ok(connection) => Some(connection),
-            Err(error) => {
-                tracing::error!(%error, "failed to open the checkpoint connection; the write-ahead log will grow");
-                None
-            }
-        };
         let spawned = background::spawn("glassbox-fts", move || {
-            let mut last_checkpoint = std::time::Instant::now();
             while let Some(inner) = inner.upgrade() {
                 if inner.stopping.load(Ordering::Relaxed) {
                     return;
-                }
-                if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
-                    checkpoint(checkpointer.as_ref());
-                    last_checkpoint = std::time::Instant::now();
                 }
                 let started = std::time::Instant::now();
                 let indexed = fts::index_backlog(&mut lock(&inner.writer), FTS_CHUNK_ROWS);
@@ -213,6 +216,39 @@ impl SqliteStore {
         });
         if let Err(error) = spawned {
             tracing::error!(%error, "failed to start the full-text indexer; search will miss new spans");
+        }
+    }
+
+    /// Starts the thread that copies the write-ahead log into the database on a connection of
+    /// its own, so that commits seldom checkpoint or wait for the disk themselves.
+    fn start_checkpointer(&self) {
+        let connection = match open_checkpointer(&self.inner.path) {
+            Ok(connection) => connection,
+            Err(error) => {
+                tracing::error!(%error, "failed to open the checkpoint connection; commits will checkpoint themselves");
+                return;
+            }
+        };
+        let inner = Arc::downgrade(&self.inner);
+        let spawned = background::spawn("glassbox-wal", move || {
+            let mut last_log_pages = None;
+            while let Some(inner) = inner.upgrade() {
+                if inner.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                drop(inner);
+                let log_pages = checkpoint(&connection);
+                let pause = if log_pages == last_log_pages {
+                    IDLE_CHECKPOINT_INTERVAL
+                } else {
+                    CHECKPOINT_INTERVAL
+                };
+                last_log_pages = log_pages;
+                std::thread::sleep(pause);
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "failed to start the checkpoint thread; commits will checkpoint themselves");
         }
     }
 
@@ -273,14 +309,18 @@ impl Drop for Inner {
 
 fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
     connection.busy_timeout(Duration::from_secs(10))?;
+    // The write path, the full-text indexer and the rollups use more statements than the
+    // default cache holds, and preparing one again costs more than running it.
+    connection.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     // Larger pages fit several spans of a few KB each, so a commit writes fewer pages to the
     // log. The size applies only to a new database (before its first table).
     connection.pragma_update(None, "page_size", PAGE_SIZE)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
-    // The background thread's passive checkpoints copy most pages off the writer's path. The
-    // writer's own checkpoint at this size then finds little left and lets the log restart from
-    // its beginning, which a passive checkpoint alone cannot do under steady writes.
+    // The checkpoint thread copies the log off the writer's path, so that a commit seldom
+    // waits for the disk; the writer's own checkpoint is the fallback when that thread falls
+    // behind or never finds the writer between two transactions.
     connection.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.pragma_update(
         None,
         "synchronous",
@@ -294,18 +334,51 @@ fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<
 
 fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
-    connection.busy_timeout(Duration::from_millis(100))?;
+    // No waiting: a checkpoint that finds the writer busy gives up and is tried again later.
+    connection.busy_timeout(Duration::ZERO)?;
     Ok(connection)
 }
 
 /// Copies committed pages from the write-ahead log into the database without blocking the
-/// writer or readers (a passive checkpoint). The log restarts from its beginning once every
-/// page is copied.
-fn checkpoint(connection: Option<&Connection>) {
-    let Some(connection) = connection else { return };
-    if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-        tracing::debug!(%error, "checkpoint skipped");
+/// writer or readers (a passive checkpoint). Once every page is copied and the log is long,
+/// also tries to have the next commit start the log from its beginning again, which succeeds
+/// only between two transactions of the writer. Returns the pages in the log, when known.
+fn checkpoint(connection: &Connection) -> Option<i64> {
+    let progress = match wal_checkpoint(connection, "PASSIVE") {
+        Ok(progress) => progress,
+        Err(error) => {
+            tracing::debug!(%error, "checkpoint skipped");
+            return None;
+        }
+    };
+    if progress.copied_all() && progress.log_pages >= WAL_RESTART_PAGES {
+        // A busy writer is the common case here, and the next round tries again.
+        let _ = wal_checkpoint(connection, "RESTART");
     }
+    (!progress.busy).then_some(progress.log_pages)
+}
+
+/// What a checkpoint reports: whether it was blocked, and the pages in the log and copied.
+struct CheckpointProgress {
+    busy: bool,
+    log_pages: i64,
+    copied_pages: i64,
+}
+
+impl CheckpointProgress {
+    fn copied_all(&self) -> bool {
+        !self.busy && self.log_pages >= 0 && self.copied_pages == self.log_pages
+    }
+}
+
+fn wal_checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<CheckpointProgress> {
+    connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok(CheckpointProgress {
+            busy: row.get::<_, i64>(0)? != 0,
+            log_pages: row.get(1)?,
+            copied_pages: row.get(2)?,
+        })
+    })
 }
 
 fn open_reader(path: &Path) -> Result<Mutex<Connection>, StoreError> {

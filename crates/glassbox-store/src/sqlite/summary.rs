@@ -1,5 +1,7 @@
 //! Trace summaries, kept up to date as spans arrive in any order and in separate requests.
 
+use std::sync::LazyLock;
+
 use glassbox_model::{Span, SpanId, SpanKind, SpanStatus, TraceId, TraceSummary};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
@@ -23,6 +25,10 @@ pub(crate) struct TraceRow {
 pub(crate) const TRACE_COLUMNS: &str = "trace_id, root_span_id, root_name, service_name, \
     start_ns, end_ns, span_count, error_count, llm_call_count, input_tokens, output_tokens, \
     total_tokens, cost_usd, models, user_id, session_id, tags, providers, services";
+
+/// The statement that reads one trace's summary row.
+static LOAD_TRACE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"));
 
 impl TraceRow {
     fn empty(trace_id: TraceId) -> TraceRow {
@@ -127,11 +133,8 @@ impl TraceRow {
         trace_id: TraceId,
     ) -> Result<Option<TraceRow>, StoreError> {
         let row = transaction
-            .query_row(
-                &format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"),
-                [trace_id.0.as_slice()],
-                |row| Ok(row_from_sql(row)),
-            )
+            .prepare_cached(&LOAD_TRACE)?
+            .query_row([trace_id.0.as_slice()], |row| Ok(row_from_sql(row)))
             .optional()?;
         row.transpose()
     }

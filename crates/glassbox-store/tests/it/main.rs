@@ -111,3 +111,37 @@ async fn sqlite_reopen_keeps_data() {
     let trace = store.trace(glassbox_model::TraceId([7; 16])).await.unwrap();
     assert_eq!(trace.unwrap().spans.len(), 1);
 }
+
+#[tokio::test]
+async fn sqlite_copies_the_log_into_the_database_without_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    let database = store.path().to_path_buf();
+    let size_before = std::fs::metadata(&database).unwrap().len();
+
+    let spans = (0..200u8)
+        .map(|id| {
+            let mut span = conformance::span(id, id, None, 0, 1);
+            span.status_message = Some("x".repeat(4_000));
+            span
+        })
+        .collect();
+    let batch = glassbox_store::WriteBatch {
+        spans,
+        ..Default::default()
+    };
+    store.write(batch).await.unwrap();
+
+    // About 800 KB went to the write-ahead log; the checkpoint thread copies it well within
+    // this time, while commits alone would not before the log reached 64 MiB.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut size = size_before;
+    while size < size_before + 800_000 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        size = std::fs::metadata(&database).unwrap().len();
+    }
+    assert!(
+        size >= size_before + 800_000,
+        "database file grew from {size_before} to only {size} bytes"
+    );
+}
