@@ -310,15 +310,15 @@ impl Drop for Inner {
 fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
     connection.busy_timeout(Duration::from_secs(10))?;
     // The write path, the full-text indexer and the rollups use more statements than the
-    // default cache holds, and preparing one again costs more than running it.
+    // default cache holds; a statement pushed out is parsed and planned again on its next use.
     connection.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     // Larger pages fit several spans of a few KB each, so a commit writes fewer pages to the
     // log. The size applies only to a new database (before its first table).
     connection.pragma_update(None, "page_size", PAGE_SIZE)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // The checkpoint thread copies the log off the writer's path, so that a commit seldom
-    // waits for the disk; the writer's own checkpoint is the fallback when that thread falls
-    // behind or never finds the writer between two transactions.
+    // waits for the disk. The writer's own checkpoint is the fallback for when that thread
+    // falls behind or never finds the writer between two transactions.
     connection.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.pragma_update(
@@ -358,7 +358,7 @@ fn checkpoint(connection: &Connection) -> Option<i64> {
     (!progress.busy).then_some(progress.log_pages)
 }
 
-/// What a checkpoint reports: whether it was blocked, and the pages in the log and copied.
+/// A checkpoint's report: whether it was blocked, the pages in the log and those copied.
 struct CheckpointProgress {
     busy: bool,
     log_pages: i64,
