@@ -68,12 +68,9 @@ const WRITER_STATEMENT_CACHE: usize = 128;
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// Write-ahead log size, in pages, at which a commit runs a checkpoint itself (64 MiB with
-/// 16 KiB pages). The checkpoint thread normally keeps the log shorter.
+/// 16 KiB pages). The checkpoint thread has copied most of it by then, so this checkpoint is
+/// short; once it has copied everything, the next commit starts the log over.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_096;
-
-/// Write-ahead log size, in pages, from which the checkpoint thread tries to restart the log
-/// (16 MiB with 16 KiB pages).
-const WAL_RESTART_PAGES: i64 = 1_024;
 
 /// Settings of the SQLite store.
 #[derive(Debug, Clone)]
@@ -317,8 +314,8 @@ fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<
     connection.pragma_update(None, "page_size", PAGE_SIZE)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // The checkpoint thread copies the log off the writer's path, so that a commit seldom
-    // waits for the disk. The writer's own checkpoint is the fallback for when that thread
-    // falls behind or never finds the writer between two transactions.
+    // waits for the disk. The writer's own checkpoint lets the log start over, and catches up
+    // when that thread falls behind.
     connection.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.pragma_update(
@@ -334,51 +331,28 @@ fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<
 
 fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
-    // No waiting: a checkpoint that finds the writer busy gives up and is tried again later.
-    connection.busy_timeout(Duration::ZERO)?;
+    connection.busy_timeout(Duration::from_millis(100))?;
     Ok(connection)
 }
 
 /// Copies committed pages from the write-ahead log into the database without blocking the
-/// writer or readers (a passive checkpoint). Once every page is copied and the log is long,
-/// also tries to have the next commit start the log from its beginning again, which succeeds
-/// only between two transactions of the writer. Returns the pages in the log, when known.
+/// writer or readers (a passive checkpoint); returns the pages in the log, when known.
+///
+/// NOTE: a restart checkpoint here would let the log start over sooner, but it rewrites the
+/// log's header under a writer that has begun reading, which then fails with "database is
+/// locked". The writer's own checkpoint restarts the log instead.
 fn checkpoint(connection: &Connection) -> Option<i64> {
-    let progress = match wal_checkpoint(connection, "PASSIVE") {
-        Ok(progress) => progress,
+    let result = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+    });
+    match result {
+        Ok((0, log_pages)) => Some(log_pages),
+        Ok(_) => None,
         Err(error) => {
             tracing::debug!(%error, "checkpoint skipped");
-            return None;
+            None
         }
-    };
-    if progress.copied_all() && progress.log_pages >= WAL_RESTART_PAGES {
-        // A busy writer is the common case here, and the next round tries again.
-        let _ = wal_checkpoint(connection, "RESTART");
     }
-    (!progress.busy).then_some(progress.log_pages)
-}
-
-/// A checkpoint's report: whether it was blocked, the pages in the log and those copied.
-struct CheckpointProgress {
-    busy: bool,
-    log_pages: i64,
-    copied_pages: i64,
-}
-
-impl CheckpointProgress {
-    fn copied_all(&self) -> bool {
-        !self.busy && self.log_pages >= 0 && self.copied_pages == self.log_pages
-    }
-}
-
-fn wal_checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<CheckpointProgress> {
-    connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
-        Ok(CheckpointProgress {
-            busy: row.get::<_, i64>(0)? != 0,
-            log_pages: row.get(1)?,
-            copied_pages: row.get(2)?,
-        })
-    })
 }
 
 fn open_reader(path: &Path) -> Result<Mutex<Connection>, StoreError> {

@@ -113,7 +113,7 @@ async fn sqlite_reopen_keeps_data() {
 }
 
 #[tokio::test]
-async fn sqlite_copies_the_log_into_the_database_without_a_flush() {
+async fn sqlite_checkpoints_without_a_flush() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
     let database = store.path().to_path_buf();
@@ -132,8 +132,8 @@ async fn sqlite_copies_the_log_into_the_database_without_a_flush() {
     };
     store.write(batch).await.unwrap();
 
-    // About 800 KB went to the write-ahead log; the checkpoint thread copies it well within
-    // this time, while commits alone would not before the log reached 64 MiB.
+    // About 800 KB went to the write-ahead log. The checkpoint thread copies it well within
+    // this time; commits alone would wait until the log reached 64 MiB.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut size = size_before;
     while size < size_before + 800_000 && std::time::Instant::now() < deadline {
@@ -144,4 +144,59 @@ async fn sqlite_copies_the_log_into_the_database_without_a_flush() {
         size >= size_before + 800_000,
         "database file grew from {size_before} to only {size} bytes"
     );
+}
+
+#[tokio::test]
+async fn sqlite_commits_during_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+
+    // About 40 MB of spans, which the checkpoint thread copies while commits go on, between
+    // many batches of metric points alone. Such a batch begins with a read: a checkpoint that
+    // rewrote the log's header under it made its commit fail.
+    for round in 0..200u32 {
+        store.write(spans_of_round(round)).await.unwrap();
+        for step in 0..20 {
+            if let Err(error) = store.write(metric_batch(round * 20 + step)).await {
+                panic!("commit of metric points {round}.{step} failed: {error}");
+            }
+        }
+    }
+}
+
+fn spans_of_round(round: u32) -> glassbox_store::WriteBatch {
+    let spans = (0..50u8)
+        .map(|id| {
+            let mut span = conformance::span(id, id, None, 0, 1);
+            let mut trace_id = [0; 16];
+            trace_id[..4].copy_from_slice(&round.to_be_bytes());
+            trace_id[15] = id;
+            span.trace_id = glassbox_model::TraceId(trace_id);
+            span.status_message = Some("x".repeat(4_000));
+            span
+        })
+        .collect();
+    glassbox_store::WriteBatch {
+        spans,
+        ..Default::default()
+    }
+}
+
+fn metric_batch(round: u32) -> glassbox_store::WriteBatch {
+    let point = glassbox_model::MetricPoint {
+        name: "gen_ai.client.token.usage".into(),
+        kind: glassbox_model::MetricKind::Sum,
+        unit: None,
+        service_name: None,
+        labels: Default::default(),
+        start_time_unix_nano: None,
+        time_unix_nano: 1_700_000_000_000_000_000 + u64::from(round),
+        value: Some(1.0),
+        count: None,
+        detail: Default::default(),
+    };
+    glassbox_store::WriteBatch {
+        metric_points: vec![point],
+        ..Default::default()
+    }
 }
