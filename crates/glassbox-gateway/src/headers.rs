@@ -91,6 +91,20 @@ pub fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId)> {
     (!trace.is_zero() && !span.is_zero()).then_some((trace, span))
 }
 
+/// Returns the `traceparent` to send upstream: the call's trace, with the recorded span as the
+/// parent, so that an instrumented upstream's spans hang under the gateway's span. The client's
+/// trace flags are kept. A call without a valid `traceparent` is marked sampled: it is recorded.
+pub fn upstream_traceparent(context: &CallContext, client: &HeaderMap) -> Option<HeaderValue> {
+    let flags = client
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| parse_traceparent(value).is_some())
+        .and_then(|value| value.trim().rsplit('-').next())
+        .unwrap_or("01");
+    let value = format!("00-{}-{}-{flags}", context.trace_id, context.span_id);
+    HeaderValue::from_str(&value).ok()
+}
+
 /// Returns the headers to send upstream: the client's, less the gateway's own, hop-by-hop
 /// ones, `host`, `content-length` and `accept-encoding`. The upstream's key replaces the
 /// client's when one is configured.
@@ -214,6 +228,24 @@ mod tests {
             );
         }
         map
+    }
+
+    #[test]
+    fn upstream_traceparent_points_at_the_recorded_span() {
+        let mut client = HeaderMap::new();
+        client.insert(
+            "traceparent",
+            HeaderValue::from_static("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
+        );
+        let context = CallContext::from_headers(&client);
+        let sent = upstream_traceparent(&context, &client).unwrap();
+        let expected = format!("00-0af7651916cd43dd8448eb211c80319c-{}-00", context.span_id);
+        assert_eq!(sent.to_str().unwrap(), expected);
+
+        let context = CallContext::from_headers(&HeaderMap::new());
+        let sent = upstream_traceparent(&context, &HeaderMap::new()).unwrap();
+        let expected = format!("00-{}-{}-01", context.trace_id, context.span_id);
+        assert_eq!(sent.to_str().unwrap(), expected);
     }
 
     #[test]

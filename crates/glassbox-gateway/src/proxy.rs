@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -20,7 +20,8 @@ use crate::config::Dialect;
 use crate::endpoint::Endpoint;
 use crate::error::GatewayError;
 use crate::headers::{
-    CallContext, UPSTREAM_HEADER, client_secrets, forward_request_headers, forward_response_headers,
+    CallContext, UPSTREAM_HEADER, client_secrets, forward_request_headers,
+    forward_response_headers, upstream_traceparent,
 };
 use crate::record::{CallRecord, Captured, Outcome, Timings};
 use crate::recorder::Recorder;
@@ -197,7 +198,11 @@ async fn forward(
     mut pending: Option<PendingCall>,
 ) -> Response {
     let upstream = &prepared.route.upstream;
-    let request = match upstream_request(&parts, prepared.body, upstream) {
+    let traceparent = pending
+        .as_mut()
+        .and_then(PendingCall::record_mut)
+        .and_then(|record| upstream_traceparent(&record.context, &parts.headers));
+    let request = match upstream_request(&parts, prepared.body, upstream, traceparent) {
         Ok(request) => request,
         Err(error) => return fail(error, endpoint, pending),
     };
@@ -230,6 +235,7 @@ fn upstream_request(
     parts: &Parts,
     body: Bytes,
     upstream: &crate::upstream::Upstream,
+    traceparent: Option<HeaderValue>,
 ) -> Result<axum::http::Request<Full<Bytes>>, GatewayError> {
     let url = upstream.url(parts.uri.path(), parts.uri.query());
     let mut request = axum::http::Request::builder()
@@ -243,6 +249,9 @@ fn upstream_request(
             )
         })?;
     *request.headers_mut() = forward_request_headers(&parts.headers, upstream);
+    if let Some(traceparent) = traceparent {
+        request.headers_mut().insert("traceparent", traceparent);
+    }
     Ok(request)
 }
 

@@ -62,6 +62,11 @@ async fn chat_answer_is_unchanged_and_recorded() {
 
     let spans = harness.spans(&trace, 1).await;
     let span = &spans[0];
+    let upstream_parent = format!("00-{trace}-{}-01", span.span_id);
+    assert_eq!(
+        forwarded.header("traceparent"),
+        Some(upstream_parent.as_str())
+    );
     assert_eq!(span.kind, SpanKind::Llm);
     assert_eq!(span.name, "chat gpt-4o-mini");
     assert_eq!(span.parent_span_id.unwrap().to_string(), "00f067aa0ba902b7");
