@@ -151,15 +151,24 @@ async fn prepare(
     }
 
     let header = crate::headers::text(&parts.headers, UPSTREAM_HEADER);
-    let route = gateway
-        .upstreams
-        .route(
-            endpoint.dialect(),
-            parts.uri.path(),
-            header.as_deref(),
-            info.model.as_deref(),
-        )
-        .map_err(route_error)?;
+    let routed = gateway.upstreams.route(
+        endpoint.dialect(),
+        parts.uri.path(),
+        header.as_deref(),
+        info.model.as_deref(),
+    );
+    let route = match routed {
+        Ok(route) => route,
+        Err(error) => {
+            // The span of a call refused by its chosen upstream names that upstream.
+            if let (RouteError::NotServed { upstream, .. }, Some(record)) =
+                (&error, pending.record_mut())
+            {
+                record.upstream = gateway.upstreams.by_name(upstream).cloned();
+            }
+            return Err(route_error(error));
+        }
+    };
     if let Some(record) = pending.record_mut() {
         record.upstream = Some(Arc::clone(&route.upstream));
         record.secrets.extend(route.upstream.api_key.clone());

@@ -220,7 +220,7 @@ impl Upstreams {
         &self.all
     }
 
-    fn by_name(&self, name: &str) -> Option<&Arc<Upstream>> {
+    pub(crate) fn by_name(&self, name: &str) -> Option<&Arc<Upstream>> {
         self.all.iter().find(|upstream| upstream.name == name)
     }
 

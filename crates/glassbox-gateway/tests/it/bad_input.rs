@@ -61,6 +61,22 @@ async fn rejected_requests_get_provider_errors_and_are_recorded() {
         assert_eq!(span.status, SpanStatus::Error);
         assert_eq!(span.error_type.as_deref(), Some(code));
     }
+    let (trace, traceparent) = trace_context();
+    let headers = [
+        ("traceparent", traceparent.as_str()),
+        ("x-glassbox-upstream", "openai"),
+    ];
+    let body = br#"{"model":"mystery-1"}"#.to_vec();
+    let response = harness
+        .post_raw("/v1/chat/completions", &headers, body)
+        .await;
+    let error = error_of(response, 404).await;
+    assert_eq!(error["error"]["code"], "model_not_found", "{error}");
+    let span = harness.spans(&trace, 1).await.remove(0);
+    assert_eq!(
+        span.attributes.get("glassbox.gateway.upstream"),
+        Some(&json!("openai"))
+    );
     assert!(harness.mock.log().requests().is_empty());
 
     let error = error_of(
