@@ -145,7 +145,7 @@ fn quality_routes() -> Router<ApiState> {
         .route("/api/v1/experiments/{id}", get(experiments::get))
 }
 
-/// The OpenAPI document as JSON.
+/// Serializes the OpenAPI document to JSON.
 fn openapi_json() -> Bytes {
     match serde_json::to_vec(&ApiDoc::openapi()) {
         Ok(json) => Bytes::from(json),

@@ -20,8 +20,9 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
 
+use crate::loopback::LoopbackThread;
 use crate::monitor::status_bytes;
-use crate::relay::RelayThread;
+use crate::relay::start_relay;
 use crate::report::{Latency, Machine};
 use crate::server::ServerProcess;
 
@@ -116,8 +117,8 @@ pub struct GatewayReport {
 
 /// Runs the benchmark and writes its report.
 pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
-    let mock = MockThread::start()?;
-    let relay = RelayThread::start(mock.addr)?;
+    let mock = start_mock()?;
+    let relay = start_relay(mock.addr)?;
     let server = start_server(&settings, &mock.base)?;
     let gateway = server.api.as_str().trim_end_matches('/').to_owned();
     let client = http_client()?;
@@ -162,52 +163,17 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
     write_report(&report, &settings.json_out)
 }
 
-/// The mock provider on a thread of its own, so the sender's tasks do not delay it.
-struct MockThread {
-    addr: std::net::SocketAddr,
-    base: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
+/// Starts the mock provider on a thread of its own.
+fn start_mock() -> anyhow::Result<LoopbackThread> {
+    LoopbackThread::start("mock-provider", serve_mock)
 }
 
-impl MockThread {
-    fn start() -> anyhow::Result<MockThread> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let base = format!("http://{addr}");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("mock-provider".to_owned())
-            .spawn(move || serve_mock(listener, stopped))?;
-        Ok(MockThread {
-            addr,
-            base,
-            _stop: stop,
-        })
-    }
-}
-
-fn serve_mock(listener: std::net::TcpListener, stopped: tokio::sync::oneshot::Receiver<()>) {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    runtime.block_on(async move {
-        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-            return;
-        };
-        let (router, _log) = glassbox_mock::router(glassbox_mock::MockOptions::default());
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+async fn serve_mock(listener: tokio::net::TcpListener) {
+    let (router, _log) = glassbox_mock::router(glassbox_mock::MockOptions::default());
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
     });
+    let _ = axum::serve(listener, router).await;
 }
 
 fn start_server(settings: &GatewaySettings, mock: &str) -> anyhow::Result<ServerProcess> {

@@ -17,6 +17,7 @@ mod gateway;
 mod generate;
 mod ingest;
 mod load;
+mod loopback;
 mod monitor;
 mod otlp_json;
 mod queries;

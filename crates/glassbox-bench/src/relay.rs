@@ -5,51 +5,13 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context;
 use tokio::net::{TcpListener, TcpStream};
 
-/// The relay on a thread of its own. It stops when this value is dropped.
-pub struct RelayThread {
-    /// `http://ADDR` of the relay.
-    pub base: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
+use crate::loopback::LoopbackThread;
 
-impl RelayThread {
-    /// Starts a relay to `target` on a new loopback port.
-    pub fn start(target: SocketAddr) -> anyhow::Result<RelayThread> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("tcp-relay".to_owned())
-            .spawn(move || serve(listener, target, stopped))
-            .context("failed to start the relay thread")?;
-        Ok(RelayThread { base, _stop: stop })
-    }
-}
-
-fn serve(
-    listener: std::net::TcpListener,
-    target: SocketAddr,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    runtime.block_on(async move {
-        let Ok(listener) = TcpListener::from_std(listener) else {
-            return;
-        };
-        tokio::select! {
-            _ = accept_loop(listener, target) => {}
-            _ = stopped => {}
-        }
-    });
+/// Starts a relay to `target` on a new loopback port.
+pub fn start_relay(target: SocketAddr) -> anyhow::Result<LoopbackThread> {
+    LoopbackThread::start("tcp-relay", move |listener| accept_loop(listener, target))
 }
 
 async fn accept_loop(listener: TcpListener, target: SocketAddr) {

@@ -231,7 +231,7 @@ mod tests {
     }
 
     #[test]
-    fn upstream_traceparent_points_at_the_recorded_span() {
+    fn upstream_traceparent_names_gateway_span() {
         let mut client = HeaderMap::new();
         client.insert(
             "traceparent",

@@ -74,7 +74,7 @@ impl Gateway {
     }
 }
 
-// NOTE: calls in flight are not limited. Each holds its connection (about 45 KB) and its bodies
+// NOTE: calls in flight are not limited. Each keeps its connection (about 45 KB) and its bodies
 // until it ends, so memory under overload grows with the calls that queue up.
 
 /// Handles a call to a recording endpoint.

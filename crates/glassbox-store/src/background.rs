@@ -1,14 +1,14 @@
 //! Threads for background work: commits, full-text indexing, freeing written batches and
 //! building the gateway's spans. They can run at a lower CPU priority than the threads that
-//! answer requests, so that on a machine with few cores a long commit waits for a call to be
-//! answered instead of delaying it.
+//! serve requests, so that on a machine with few cores a long commit waits for a call instead
+//! of delaying it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
-/// How background threads are scheduled against the threads that answer requests.
+/// Scheduling of background threads against the threads that serve requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
@@ -18,9 +18,9 @@ pub enum Priority {
     /// of the CPU time of a request thread, so background work slows down but never stops.
     Low,
     /// The scheduler's idle class (`SCHED_IDLE` on Linux): a request thread that wakes up
-    /// takes the CPU from a background thread at once, so recording never delays a call.
-    /// When the CPUs are kept busy, by Glassbox's own requests or by other processes, commits
-    /// nearly stop: ingest then answers "retry later" and the gateway counts lost spans.
+    /// takes the CPU from a background thread at once. When the CPUs are kept busy, by
+    /// Glassbox's own requests or by other processes, commits nearly stop, so ingest replies
+    /// "retry later" and the gateway counts lost spans.
     #[default]
     Idle,
 }
@@ -119,7 +119,7 @@ fn enter_idle_class() -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// The nice value and scheduling policy of the calling thread.
+    /// Returns the nice value and scheduling policy of the calling thread.
     fn scheduling() -> (i32, thread_priority::ThreadSchedulePolicy) {
         let nice = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
         (nice, thread_priority::thread_schedule_policy().unwrap())
@@ -139,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn each_priority_schedules_the_thread_as_documented() {
+    fn priorities_set_nice_and_policy() {
         use thread_priority::{NormalThreadSchedulePolicy::*, ThreadSchedulePolicy::Normal};
 
         let (own_nice, own_policy) = scheduling();

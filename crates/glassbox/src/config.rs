@@ -57,8 +57,8 @@ pub struct Config {
     /// `check` or a `judge`) that score a sample of live model spans. Default none.
     pub evaluators: Vec<glassbox_quality::EvaluatorConfig>,
     /// Scheduling of the threads that commit, index and build the gateway's spans, against
-    /// the threads that answer requests: `idle` (the scheduler's idle class: recording never
-    /// delays a call, but nearly stops while the CPUs are kept busy), `low` (ten nice steps
+    /// the threads that serve requests: `idle` (the scheduler's idle class, which gives way to
+    /// a call at once but nearly stops while the CPUs are kept busy), `low` (ten nice steps
     /// lower) or `normal`. Default `idle`; variable `GLASSBOX_BACKGROUND_PRIORITY`.
     pub background_priority: glassbox_store::background::Priority,
 }

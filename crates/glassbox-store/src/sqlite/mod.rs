@@ -69,7 +69,7 @@ const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// Write-ahead log size, in pages, at which a commit runs a checkpoint itself (64 MiB with
 /// 16 KiB pages). The checkpoint thread has copied most of it by then, so this checkpoint is
-/// short; once it has copied everything, the next commit starts the log over.
+/// short. Once it has copied everything, the next commit starts the log over.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_096;
 
 /// Settings of the SQLite store.
@@ -307,7 +307,8 @@ impl Drop for Inner {
 fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
     connection.busy_timeout(Duration::from_secs(10))?;
     // The write path, the full-text indexer and the rollups use more statements than the
-    // default cache holds; a statement pushed out is parsed and planned again on its next use.
+    // default cache holds, and a statement pushed out is parsed and planned again on its next
+    // use.
     connection.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     // Larger pages fit several spans of a few KB each, so a commit writes fewer pages to the
     // log. The size applies only to a new database (before its first table).
@@ -336,7 +337,7 @@ fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Copies committed pages from the write-ahead log into the database without blocking the
-/// writer or readers (a passive checkpoint); returns the pages in the log, when known.
+/// writer or readers (a passive checkpoint). Returns the pages in the log, when known.
 ///
 /// NOTE: a restart checkpoint here would let the log start over sooner, but it rewrites the
 /// log's header under a writer that has begun reading, which then fails with "database is

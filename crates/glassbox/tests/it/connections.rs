@@ -1,5 +1,5 @@
-//! What open connections cost the server. A gateway in front of a busy application holds one
-//! connection per call in flight, so each must stay cheap.
+//! The memory that open connections cost the server. A gateway in front of a busy application
+//! keeps one connection open per call in flight, so each must stay cheap.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
