@@ -31,6 +31,20 @@ impl fmt::Display for InvalidId {
 
 impl std::error::Error for InvalidId {}
 
+/// Lowercase hexadecimal digits.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `bytes` as lowercase hexadecimal into `text` (two characters per byte) and returns
+/// it. A formatter call per byte costs several times more, and ids are formatted for every
+/// span the API serves and every call the gateway forwards.
+fn write_hex<'a>(bytes: &[u8], text: &'a mut [u8]) -> &'a str {
+    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
+    }
+    std::str::from_utf8(text).unwrap_or_default()
+}
+
 macro_rules! hex_id {
     ($name:ident, $len:expr, $what:expr, $doc:expr) => {
         #[doc = $doc]
@@ -64,10 +78,8 @@ macro_rules! hex_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                for byte in self.0 {
-                    write!(f, "{byte:02x}")?;
-                }
-                Ok(())
+                let mut text = [0u8; $len * 2];
+                f.pad(write_hex(&self.0, &mut text))
             }
         }
 
@@ -133,6 +145,18 @@ mod tests {
         let id: TraceId = "0102030405060708090a0b0c0d0e0f10".parse().unwrap();
         assert_eq!(id.0[0], 1);
         assert_eq!(id.to_string(), "0102030405060708090a0b0c0d0e0f10");
+    }
+
+    #[test]
+    fn display_writes_every_nibble_and_honours_width() {
+        let id = SpanId([0x00, 0x0f, 0xf0, 0xff, 0x12, 0xab, 0x9c, 0x7e]);
+        assert_eq!(id.to_string(), "000ff0ff12ab9c7e");
+        assert_eq!(format!("[{id:>18}]"), "[  000ff0ff12ab9c7e]");
+        let all: Vec<String> = (0..=255u8)
+            .map(|byte| SpanId([byte; 8]).to_string()[..2].to_owned())
+            .collect();
+        let expected: Vec<String> = (0..=255u8).map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(all, expected);
     }
 
     #[test]
