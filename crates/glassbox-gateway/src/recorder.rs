@@ -13,16 +13,17 @@ use glassbox_enrich::Enricher;
 use glassbox_ingest::BatchWriter;
 use glassbox_store::{WriteBatch, background};
 use serde::Serialize;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::record::{CallRecord, RecordOptions, build_span};
 
 /// Calls written in one batch at most.
 const MAX_BATCH: usize = 512;
-/// Time the first call of a batch waits for more. Fewer, larger transactions cost the store
-/// less CPU, which the request path on the same cores would otherwise lose. Spans still show up
-/// in the API within a fraction of a second.
-const BATCH_LINGER: Duration = Duration::from_millis(50);
+/// Time between two looks at the queue. Fewer, larger transactions cost the store less CPU,
+/// which the request path on the same cores would otherwise lose. Spans still show up in the
+/// API within a fraction of a second.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Batches waiting for their commit at once.
 const WRITES_IN_FLIGHT: usize = 4;
 /// Shortest time between two log lines about lost calls.
@@ -209,22 +210,28 @@ async fn run(mut receiver: mpsc::Receiver<CallRecord>, builder: Builder) {
     builder.finish().await;
 }
 
-/// Waits for the next call, then up to [`BATCH_LINGER`] for more; `None` once every sender is
-/// gone and the queue is empty.
+/// Collects the calls handed over since the last look, every [`POLL_INTERVAL`], until there is
+/// at least one; `None` once every sender is gone and the queue is empty.
+///
+/// The queue is only read with `try_recv`. No waker is registered, so a sender never wakes this
+/// task. On the request path, that wake-up would cost every call a system call to another
+/// thread.
 async fn next_batch(receiver: &mut mpsc::Receiver<CallRecord>) -> Option<Vec<CallRecord>> {
-    let mut records = Vec::with_capacity(MAX_BATCH);
-    if receiver.recv_many(&mut records, MAX_BATCH).await == 0 {
-        return None;
-    }
-    let deadline = tokio::time::Instant::now() + BATCH_LINGER;
-    while records.len() < MAX_BATCH {
-        let room = MAX_BATCH - records.len();
-        match tokio::time::timeout_at(deadline, receiver.recv_many(&mut records, room)).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    let mut records = Vec::new();
+    loop {
+        while records.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(record) => records.push(record),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return (!records.is_empty()).then_some(records),
+            }
         }
+        if !records.is_empty() {
+            return Some(records);
+        }
+
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
-    Some(records)
 }
 
 fn build_batch(
@@ -248,5 +255,70 @@ async fn write(writer: &BatchWriter, batch: WriteBatch, stats: &GatewayStats) {
             stats.recorded.fetch_add(count, Ordering::Relaxed);
         }
         Err(error) => stats.lose(&stats.lost_store, count, &error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::endpoint::Endpoint;
+    use crate::headers::CallContext;
+    use crate::record::{Captured, Outcome, Timings};
+
+    fn record() -> CallRecord {
+        CallRecord {
+            endpoint: Endpoint::ChatCompletions,
+            upstream: None,
+            model: Some("gpt-4o-mini".to_owned()),
+            context: CallContext::from_headers(&HeaderMap::new()),
+            started_unix_nano: 1,
+            request_body: Bytes::new(),
+            stream: false,
+            response: Captured::default(),
+            outcome: Outcome::Completed,
+            timings: Timings::default(),
+            secrets: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn next_batch_takes_every_call_handed_over_then_ends_with_the_senders() {
+        let (sender, mut receiver) = mpsc::channel(16);
+        for _ in 0..3 {
+            sender.try_send(record()).unwrap();
+        }
+        assert_eq!(next_batch(&mut receiver).await.unwrap().len(), 3);
+
+        sender.try_send(record()).unwrap();
+        drop(sender);
+        assert_eq!(next_batch(&mut receiver).await.unwrap().len(), 1);
+        assert!(next_batch(&mut receiver).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn next_batch_finds_a_call_handed_over_later() {
+        let (sender, mut receiver) = mpsc::channel(16);
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(POLL_INTERVAL * 2).await;
+            sender.try_send(record()).unwrap();
+        });
+        let batch = tokio::time::timeout(POLL_INTERVAL * 20, next_batch(&mut receiver))
+            .await
+            .expect("the call was never collected");
+        assert_eq!(batch.unwrap().len(), 1);
+        late.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn next_batch_holds_at_most_max_batch_calls() {
+        let (sender, mut receiver) = mpsc::channel(MAX_BATCH + 10);
+        for _ in 0..MAX_BATCH + 10 {
+            sender.try_send(record()).unwrap();
+        }
+        assert_eq!(next_batch(&mut receiver).await.unwrap().len(), MAX_BATCH);
+        assert_eq!(next_batch(&mut receiver).await.unwrap().len(), 10);
     }
 }
