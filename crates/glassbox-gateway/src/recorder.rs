@@ -305,7 +305,7 @@ mod tests {
             tokio::time::sleep(POLL_INTERVAL * 2).await;
             sender.try_send(record()).unwrap();
         });
-        let batch = tokio::time::timeout(POLL_INTERVAL * 20, next_batch(&mut receiver))
+        let batch = tokio::time::timeout(Duration::from_secs(10), next_batch(&mut receiver))
             .await
             .expect("the call was never collected");
         assert_eq!(batch.unwrap().len(), 1);
