@@ -20,7 +20,7 @@ use crate::record::{CallRecord, RecordOptions, build_span};
 
 /// Calls written in one batch at most.
 const MAX_BATCH: usize = 512;
-/// Time between two looks at the queue. Fewer, larger transactions cost the store less CPU,
+/// Interval between two reads of the queue. Fewer, larger transactions cost the store less CPU,
 /// which the request path on the same cores would otherwise lose. Spans still show up in the
 /// API within a fraction of a second.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -210,12 +210,11 @@ async fn run(mut receiver: mpsc::Receiver<CallRecord>, builder: Builder) {
     builder.finish().await;
 }
 
-/// Collects the calls handed over since the last look, every [`POLL_INTERVAL`], until there is
-/// at least one; `None` once every sender is gone and the queue is empty.
+/// Collects the calls handed over since the last look, looking every [`POLL_INTERVAL`] until
+/// there is at least one. Returns `None` once every sender is gone and the queue is empty.
 ///
-/// The queue is only read with `try_recv`. No waker is registered, so a sender never wakes this
-/// task. On the request path, that wake-up would cost every call a system call to another
-/// thread.
+/// The queue is read only with `try_recv`, so no waker is registered and a sender never wakes
+/// this task. That wake-up would cost every call a system call to another thread.
 async fn next_batch(receiver: &mut mpsc::Receiver<CallRecord>) -> Option<Vec<CallRecord>> {
     let mut records = Vec::new();
     loop {
@@ -285,7 +284,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn next_batch_takes_every_call_handed_over_then_ends_with_the_senders() {
+    async fn next_batch_drains_queue_then_ends() {
         let (sender, mut receiver) = mpsc::channel(16);
         for _ in 0..3 {
             sender.try_send(record()).unwrap();
@@ -299,7 +298,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn next_batch_finds_a_call_handed_over_later() {
+    async fn next_batch_finds_later_call() {
         let (sender, mut receiver) = mpsc::channel(16);
         let late = tokio::spawn(async move {
             tokio::time::sleep(POLL_INTERVAL * 2).await;
@@ -313,7 +312,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn next_batch_holds_at_most_max_batch_calls() {
+    async fn next_batch_caps_at_max_batch() {
         let (sender, mut receiver) = mpsc::channel(MAX_BATCH + 10);
         for _ in 0..MAX_BATCH + 10 {
             sender.try_send(record()).unwrap();

@@ -31,20 +31,6 @@ impl fmt::Display for InvalidId {
 
 impl std::error::Error for InvalidId {}
 
-/// Lowercase hexadecimal digits.
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
-/// Writes `bytes` as lowercase hexadecimal into `text` (two characters per byte) and returns
-/// it. A formatter call per byte costs several times more, and ids are formatted for every
-/// span the API serves and every call the gateway forwards.
-fn write_hex<'a>(bytes: &[u8], text: &'a mut [u8]) -> &'a str {
-    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
-        pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
-    }
-    std::str::from_utf8(text).unwrap_or_default()
-}
-
 macro_rules! hex_id {
     ($name:ident, $len:expr, $what:expr, $doc:expr) => {
         #[doc = $doc]
@@ -78,8 +64,11 @@ macro_rules! hex_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // Encoded in one pass, because ids are formatted for every span the API serves and
+                // every call the gateway forwards, and a formatter call per byte costs more.
                 let mut text = [0u8; $len * 2];
-                f.pad(write_hex(&self.0, &mut text))
+                let _ = hex::encode_to_slice(self.0, &mut text);
+                f.pad(std::str::from_utf8(&text).unwrap_or_default())
             }
         }
 
@@ -148,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn display_writes_every_nibble_and_honours_width() {
+    fn display_covers_every_byte_and_width() {
         let id = SpanId([0x00, 0x0f, 0xf0, 0xff, 0x12, 0xab, 0x9c, 0x7e]);
         assert_eq!(id.to_string(), "000ff0ff12ab9c7e");
         assert_eq!(format!("[{id:>18}]"), "[  000ff0ff12ab9c7e]");
