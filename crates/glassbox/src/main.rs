@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod demo;
 mod experiment;
+mod listener;
 mod maintenance;
 mod pricing;
 mod serve;

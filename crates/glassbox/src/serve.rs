@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, listener_address};
+use crate::listener::bind;
 
 /// Runs the server until a shutdown signal, then flushes. `demo` adds the demo workload.
 pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -317,12 +318,6 @@ async fn start_listeners(
         servers.spawn(serve_grpc(listener, ingest, shutdown.clone()));
     }
     Ok((servers, main_address))
-}
-
-async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(address).await.with_context(|| {
-        format!("failed to listen on {address} ({key}); is another process using it?")
-    })
 }
 
 fn local(listener: &TcpListener) -> String {
