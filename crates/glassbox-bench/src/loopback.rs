@@ -5,8 +5,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
+
+/// Connections queued before they are accepted, as `glassbox serve` sets it.
+const LISTEN_BACKLOG: u32 = 1024;
 
 /// A server thread. It stops when this value is dropped.
 pub struct LoopbackThread {
@@ -24,13 +27,13 @@ impl LoopbackThread {
         S: FnOnce(TcpListener) -> F + Send + 'static,
         F: Future<Output = ()>,
     {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
+        let socket = TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let addr = socket.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run(listener, serve, stopped))
+            .spawn(move || run(socket, serve, stopped))
             .with_context(|| format!("failed to start the {name} thread"))?;
         Ok(LoopbackThread {
             addr,
@@ -40,7 +43,7 @@ impl LoopbackThread {
     }
 }
 
-fn run<S, F>(listener: std::net::TcpListener, serve: S, stopped: oneshot::Receiver<()>)
+fn run<S, F>(socket: TcpSocket, serve: S, stopped: oneshot::Receiver<()>)
 where
     S: FnOnce(TcpListener) -> F,
     F: Future<Output = ()>,
@@ -52,7 +55,9 @@ where
         return;
     };
     runtime.block_on(async move {
-        let Ok(listener) = TcpListener::from_std(listener) else {
+        // The server's own backlog, so that a burst of connections at the start of a run is
+        // queued here as it is there, not dropped.
+        let Ok(listener) = socket.listen(LISTEN_BACKLOG) else {
             return;
         };
         tokio::select! {
