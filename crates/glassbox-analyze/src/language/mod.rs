@@ -212,7 +212,11 @@ pub(crate) fn input_language(messages: &[Message]) -> Option<&'static str> {
         .filter_map(|message| message.content.as_deref())
         .collect();
     let last = user_texts.last().and_then(|text| detect_language(text));
-    last.or_else(|| detect_language(&user_texts.join("\n")))
+    if last.is_some() || user_texts.len() < 2 {
+        // With one user message, joining them gives that message again.
+        return last;
+    }
+    detect_language(&user_texts.join("\n"))
 }
 
 /// Detects the language of the output messages' text.
@@ -268,6 +272,17 @@ mod tests {
             Message::text("assistant", "It is sunny."),
             Message::text("user", "Et demain, est-ce qu'il va pleuvoir sur la ville ?"),
         ];
+        assert_eq!(input_language(&messages), Some("fr"));
+    }
+
+    #[test]
+    fn input_joins_short_user_messages() {
+        let messages = vec![
+            Message::text("user", "Où est le"),
+            Message::text("user", "carton bleu que nous avons"),
+            Message::text("user", "reçu de la part de la société ?"),
+        ];
+        assert_eq!(input_language(&messages[2..]), None);
         assert_eq!(input_language(&messages), Some("fr"));
     }
 
