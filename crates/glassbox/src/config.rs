@@ -193,6 +193,15 @@ impl Config {
         if let Some((_, message)) = checks.into_iter().find(|(valid, _)| !valid) {
             return Err(message.to_owned());
         }
+        check_listen_address("listen", &self.listen)?;
+        for (key, value) in [
+            ("otlp_http_listen", &self.otlp_http_listen),
+            ("otlp_grpc_listen", &self.otlp_grpc_listen),
+        ] {
+            if listener_address(value).is_some() {
+                check_listen_address(key, value)?;
+            }
+        }
         self.gateway.validate()?;
         self.base_urls().map(|_| ())
     }
@@ -246,6 +255,20 @@ pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, Box<fig
 }
 
 /// Returns the address, or `None` when the listener is turned off.
+/// Checks that a listen address has the form `HOST:PORT` with a port number, so that a typo
+/// fails before the data directory is created.
+fn check_listen_address(key: &str, value: &str) -> Result<(), String> {
+    let port = value.trim().rsplit_once(':').map(|(_, port)| port);
+    if port.is_some_and(|port| port.parse::<u16>().is_ok()) {
+        return Ok(());
+    }
+    Err(format!(
+        "invalid {key} (flag --{}) \"{value}\": expected HOST:PORT with a port from 0 to 65535, \
+         such as 127.0.0.1:7317",
+        key.replace('_', "-")
+    ))
+}
+
 pub fn listener_address(value: &str) -> Option<&str> {
     let trimmed = value.trim();
     (!trimmed.is_empty() && !trimmed.eq_ignore_ascii_case("off")).then_some(trimmed)
@@ -388,6 +411,19 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn listen_address_needs_port() {
+        assert!(check_listen_address("listen", "127.0.0.1:7317").is_ok());
+        assert!(check_listen_address("listen", "[::1]:7317").is_ok());
+        assert!(check_listen_address("listen", "localhost:7317").is_ok());
+
+        let missing = check_listen_address("listen", "localhost").unwrap_err();
+        assert!(missing.contains("--listen"), "{missing}");
+        assert!(missing.contains("HOST:PORT"), "{missing}");
+        let too_large = check_listen_address("otlp_http_listen", "127.0.0.1:99999").unwrap_err();
+        assert!(too_large.contains("--otlp-http-listen"), "{too_large}");
     }
 
     #[test]

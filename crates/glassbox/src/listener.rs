@@ -1,8 +1,9 @@
 //! Listening sockets with a connection queue sized for bursts.
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 
-use anyhow::Context;
+use anyhow::anyhow;
 use tokio::net::{TcpListener, TcpSocket};
 
 /// Connections the kernel queues for a listener before it accepts them. When a burst of new
@@ -11,10 +12,25 @@ use tokio::net::{TcpListener, TcpSocket};
 /// `net.core.somaxconn`.
 const LISTEN_BACKLOG: u32 = 1024;
 
-/// Listens on `address`. `key` is the setting that `address` came from, named in the error.
+/// Listens on `address`. `key` is the setting that `address` came from, named in the error
+/// with its flag.
 pub(crate) async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
-    listen(address).await.with_context(|| {
-        format!("failed to listen on {address} ({key}); is another process using it?")
+    let flag = format!("--{}", key.replace('_', "-"));
+    listen(address).await.map_err(|error| {
+        let advice = match error.kind() {
+            ErrorKind::AddrInUse => {
+                format!("; another process is using the port, so choose another with {flag}")
+            }
+            ErrorKind::AddrNotAvailable => {
+                "; the host is not an address of this machine".to_owned()
+            }
+            ErrorKind::PermissionDenied => {
+                "; ports below 1024 need privileges, so choose a higher one".to_owned()
+            }
+            ErrorKind::InvalidInput => "; expected HOST:PORT, such as 127.0.0.1:7317".to_owned(),
+            _ => String::new(),
+        };
+        anyhow!("failed to listen on {address} ({key}, flag {flag}): {error}{advice}")
     })
 }
 
@@ -28,10 +44,7 @@ async fn listen(address: &str) -> std::io::Result<TcpListener> {
         }
     }
     Err(last_error.unwrap_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the address resolved to nothing",
-        )
+        std::io::Error::new(ErrorKind::InvalidInput, "the host resolved to no address")
     }))
 }
 
@@ -88,11 +101,16 @@ mod tests {
 
         let message = format!("{error:#}");
         assert!(message.contains(&address), "{message}");
-        assert!(message.contains("otlp_http_listen"), "{message}");
+        assert!(message.contains("--otlp-http-listen"), "{message}");
+        assert!(message.contains("another process"), "{message}");
     }
 
     #[tokio::test]
     async fn rejects_address_without_port() {
-        assert!(bind("127.0.0.1", "listen").await.is_err());
+        let error = bind("127.0.0.1", "listen").await.unwrap_err();
+
+        let message = format!("{error:#}");
+        assert!(message.contains("HOST:PORT"), "{message}");
+        assert!(!message.contains("another process"), "{message}");
     }
 }
