@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod data_lock;
 mod demo;
 mod experiment;
 mod listener;

@@ -20,11 +20,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, listener_address};
+use crate::data_lock::lock_data_dir;
 use crate::listener::bind;
 
 /// Runs the server until a shutdown signal, then flushes. `demo` adds the demo workload.
 pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     glassbox_store::background::set_priority(config.background_priority);
+    let _data_dir_lock = lock_data_dir(&config.data_dir)?;
     let store = SqliteStore::open(
         &config.data_dir,
         SqliteOptions {
