@@ -172,6 +172,8 @@ pub struct TraceView {
     output_tokens: Option<u64>,
     total_tokens: Option<u64>,
     cost_usd: Option<f64>,
+    /// Spans whose model has no known price: `cost_usd` leaves their cost out.
+    unpriced_call_count: u64,
     models: Vec<String>,
     user_id: Option<String>,
     session_id: Option<String>,
@@ -196,6 +198,7 @@ impl From<TraceSummary> for TraceView {
             output_tokens: trace.output_tokens,
             total_tokens: trace.total_tokens,
             cost_usd: trace.cost_usd,
+            unpriced_call_count: trace.unpriced_call_count,
             models: trace.models,
             user_id: trace.user_id,
             session_id: trace.session_id,

@@ -34,6 +34,10 @@ pub struct TraceSummary {
     pub total_tokens: Option<u64>,
     /// Sum of known costs in US dollars; `None` when no span had a cost.
     pub cost_usd: Option<f64>,
+    /// Number of spans whose model has no known price, so their cost is missing from
+    /// `cost_usd`.
+    #[serde(default)]
+    pub unpriced_call_count: u64,
     /// Models used, response model where known.
     pub models: Vec<String>,
     /// The first user id seen on the trace's spans.

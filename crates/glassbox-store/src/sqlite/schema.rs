@@ -10,6 +10,7 @@ use crate::error::StoreError;
 /// `span_flags` indexing each span's distinct findings for filters. Version 4 adds scores,
 /// datasets with their items, and experiments with their results. Version 5 stores trace
 /// summaries in arrival order, found by trace id through a narrow index (see migration 5).
+/// Version 6 counts each trace's spans without a price, whose cost its total leaves out.
 /// Never edit a released migration: append a new one.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -370,6 +371,13 @@ CREATE INDEX traces_by_start ON traces (start_ns, trace_id);
 CREATE INDEX traces_by_session ON traces (session_id, start_ns) WHERE session_id IS NOT NULL;
 CREATE INDEX traces_by_user ON traces (user_id, start_ns) WHERE user_id IS NOT NULL;
 "#,
+    r#"
+ALTER TABLE traces ADD COLUMN unpriced_call_count INTEGER NOT NULL DEFAULT 0;
+UPDATE traces SET unpriced_call_count = unpriced.calls
+FROM (SELECT trace_id, count(*) AS calls FROM spans WHERE cost_status = 'unpriced'
+      GROUP BY trace_id) AS unpriced
+WHERE traces.trace_id = unpriced.trace_id;
+"#,
 ];
 
 /// Brings the database to the newest schema version, in one transaction per migration.
@@ -407,7 +415,7 @@ fn apply(connection: &mut Connection, from: usize, to: usize) -> Result<(), Stor
 mod tests {
     use super::*;
 
-    /// Inserts a trace summary with the columns that versions 4 and 5 share.
+    /// Inserts a trace summary with the columns that versions 4 to 6 share.
     fn insert_trace(connection: &Connection, trace_id: u8, start_ns: i64) {
         connection
             .execute(
@@ -428,7 +436,7 @@ mod tests {
         insert_trace(&connection, 0xbb, 2_000);
         insert_trace(&connection, 0xaa, 1_000);
 
-        migrate(&mut connection).unwrap();
+        apply(&mut connection, 4, 5).unwrap();
 
         let version: i64 = connection
             .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -449,6 +457,43 @@ mod tests {
         assert_eq!(rows[0].1, "agent run");
         assert_eq!(rows[0].2, "[\"gpt-4o\"]");
         assert_eq!(rows[0].3.as_deref(), Some("session-1"));
+    }
+
+    /// Inserts a model call span with the given cost status.
+    fn insert_llm_span(connection: &Connection, trace_id: u8, span_id: u8, cost_status: &str) {
+        connection
+            .execute(
+                "INSERT INTO spans (trace_id, span_id, name, kind, start_ns, end_ns, duration_ns, \
+                 status, tokens_estimated, cost_status, finish_reasons, tags, metadata, \
+                 attributes, resource_attributes, events) \
+                 VALUES (?1, ?2, 'chat', 'llm', 1, 2, 1, 'ok', 0, ?3, '[]', '[]', '{}', '{}', \
+                 '{}', '[]')",
+                rusqlite::params![vec![trace_id; 16], vec![span_id; 8], cost_status],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn version_6_counts_unpriced_calls() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        apply(&mut connection, 0, 5).unwrap();
+        insert_trace(&connection, 0xaa, 1_000);
+        insert_trace(&connection, 0xbb, 2_000);
+        insert_llm_span(&connection, 0xaa, 1, "unpriced");
+        insert_llm_span(&connection, 0xaa, 2, "unpriced");
+        insert_llm_span(&connection, 0xaa, 3, "computed");
+        insert_llm_span(&connection, 0xbb, 1, "computed");
+
+        migrate(&mut connection).unwrap();
+
+        let counts: Vec<(Vec<u8>, i64)> = connection
+            .prepare("SELECT trace_id, unpriced_call_count FROM traces ORDER BY trace_id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(counts, vec![(vec![0xaa; 16], 2), (vec![0xbb; 16], 0)]);
     }
 
     #[test]

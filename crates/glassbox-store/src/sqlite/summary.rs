@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use glassbox_model::{Span, SpanId, SpanKind, SpanStatus, TraceId, TraceSummary};
+use glassbox_model::{CostStatus, Span, SpanId, SpanKind, SpanStatus, TraceId, TraceSummary};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::rows::to_sql_int;
@@ -24,7 +24,8 @@ pub(crate) struct TraceRow {
 /// Columns of `traces` in the order [`summary_from_row`] reads them.
 pub(crate) const TRACE_COLUMNS: &str = "trace_id, root_span_id, root_name, service_name, \
     start_ns, end_ns, span_count, error_count, llm_call_count, input_tokens, output_tokens, \
-    total_tokens, cost_usd, models, user_id, session_id, tags, providers, services";
+    total_tokens, cost_usd, models, user_id, session_id, tags, providers, services, \
+    unpriced_call_count";
 
 /// The statement that reads one trace's summary row.
 static LOAD_TRACE: LazyLock<String> =
@@ -47,6 +48,7 @@ impl TraceRow {
                 output_tokens: None,
                 total_tokens: None,
                 cost_usd: None,
+                unpriced_call_count: 0,
                 models: Vec::new(),
                 user_id: None,
                 session_id: None,
@@ -86,6 +88,9 @@ impl TraceRow {
         add_count(&mut summary.total_tokens, span.usage.total_or_sum());
         if let Some(cost) = span.cost_usd {
             summary.cost_usd = Some(summary.cost_usd.unwrap_or(0.0) + cost);
+        }
+        if span.cost_status == Some(CostStatus::Unpriced) {
+            summary.unpriced_call_count += 1;
         }
 
         self.merge_identity(span, is_earliest);
@@ -152,8 +157,8 @@ impl TraceRow {
                 "INSERT OR REPLACE INTO traces (trace_id, root_span_id, root_name, service_name, \
                  start_ns, end_ns, duration_ns, span_count, error_count, llm_call_count, \
                  input_tokens, output_tokens, total_tokens, cost_usd, models, providers, services, \
-                 user_id, session_id, tags) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                 user_id, session_id, tags, unpriced_call_count) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             )?
             .execute(params![
                 summary.trace_id.0.as_slice(),
@@ -176,6 +181,7 @@ impl TraceRow {
                 summary.user_id,
                 summary.session_id,
                 serde_json::to_string(&summary.tags).unwrap_or_default(),
+                to_sql_int(summary.unpriced_call_count),
             ])?;
         Ok(())
     }
@@ -253,6 +259,7 @@ pub(crate) fn summary_from_row(row: &Row<'_>) -> Result<TraceSummary, StoreError
         output_tokens: optional_count(row, 10)?,
         total_tokens: optional_count(row, 11)?,
         cost_usd: row.get(12)?,
+        unpriced_call_count: count(row, 19)?,
         models: json_list(row, 13)?,
         user_id: row.get(14)?,
         session_id: row.get(15)?,

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use glassbox_model::{
-    ContentTarget, Message, Span, SpanContentPatch, SpanId, SpanKind, SpanStatus, TokenUsage,
-    TraceId,
+    ContentTarget, CostStatus, Message, Span, SpanContentPatch, SpanId, SpanKind, SpanStatus,
+    TokenUsage, TraceId,
 };
 use glassbox_store::{Page, SpanFilter, Store, WriteBatch};
 
@@ -71,6 +71,30 @@ pub async fn summary_tracks_spans_in_any_order(store: Arc<dyn Store>) {
 
     let names: Vec<&str> = trace.spans.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["span-1", "span-2", "span-3"]);
+}
+
+pub async fn summary_counts_unpriced_calls(store: Arc<dyn Store>) {
+    let mut unpriced = llm(9, 2, Some(1), 5, 10, 2);
+    unpriced.cost_usd = None;
+    unpriced.cost_status = Some(CostStatus::Unpriced);
+    write_spans(
+        &store,
+        vec![span(9, 1, None, 0, 50), llm(9, 3, Some(1), 20, 5, 1)],
+    )
+    .await;
+    write_spans(&store, vec![unpriced]).await;
+
+    let summary = store.trace(TraceId([9; 16])).await.unwrap().unwrap().trace;
+    assert_eq!(summary.llm_call_count, 2);
+    assert_eq!(summary.unpriced_call_count, 1);
+    assert_eq!(summary.cost_usd, Some(0.5));
+
+    let page = Page {
+        limit: 10,
+        cursor: None,
+    };
+    let (listed, _) = store.list_traces(Default::default(), page).await.unwrap();
+    assert_eq!(listed[0].unpriced_call_count, 1);
 }
 
 pub async fn resent_span_is_counted_once(store: Arc<dyn Store>) {

@@ -32,6 +32,7 @@ macro_rules! conformance_cases {
 
 conformance_cases!(sqlite:
     summary_tracks_spans_in_any_order,
+    summary_counts_unpriced_calls,
     resent_span_is_counted_once,
     content_applies_whichever_arrives_first,
     content_by_response_id,

@@ -227,7 +227,15 @@ fn table(traces: &[TraceSummary], params: &Params, order: TraceOrder) -> Markup 
                         td.num { (trace.span_count) }
                         td.num { (format::millis(trace.duration_ms())) }
                         td.num { (format::maybe_count(trace.total_tokens)) }
-                        td.num { (format::maybe_usd(trace.cost_usd)) }
+                        td.num {
+                            (format::maybe_usd(trace.cost_usd))
+                            @if trace.unpriced_call_count > 0 {
+                                " "
+                                span.badge title="Calls to models without a known price: the cost leaves them out" {
+                                    "+" (trace.unpriced_call_count) " unpriced"
+                                }
+                            }
+                        }
                         td { @if let Some(user) = &trace.user_id { a href=(params.link("/traces", &[("user_id", Some(user))])) { (user) } } }
                         td { @if let Some(session) = &trace.session_id { a href={ "/sessions/" (path_segment(session)) } { (session) } } }
                     }

@@ -54,6 +54,7 @@ async fn api_over_recorded_payloads() {
     invalid_parameters_are_400(&server).await;
     openapi_lists_every_endpoint(&server).await;
     metrics_agree_with_spans(&server).await;
+    traces_count_unpriced_calls(&server, &everything).await;
     metrics_reject_invalid_parameters(&server).await;
     custom_prices_and_reprice(&server).await;
     metric_points_come_back_as_series(&server).await;
@@ -376,6 +377,29 @@ async fn model_spans(server: &Server) -> Vec<Value> {
         spans.extend(list(&page, "spans").iter().cloned());
     }
     spans
+}
+
+/// Checks that each trace summary counts the trace's spans without a price.
+async fn traces_count_unpriced_calls(server: &Server, traces: &[Value]) {
+    let mut expected: std::collections::HashMap<String, u64> = Default::default();
+    for span in model_spans(server).await {
+        if span["cost_status"] == "unpriced" {
+            *expected
+                .entry(span["trace_id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert!(!expected.is_empty(), "the fixtures carry unpriced calls");
+
+    for trace in traces {
+        let trace_id = trace["trace_id"].as_str().unwrap();
+        let counted = trace["unpriced_call_count"].as_u64().unwrap();
+        assert_eq!(
+            counted,
+            expected.get(trace_id).copied().unwrap_or(0),
+            "trace {trace_id}"
+        );
+    }
 }
 
 async fn metrics_agree_with_spans(server: &Server) {
