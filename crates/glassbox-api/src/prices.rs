@@ -276,8 +276,12 @@ pub async fn reprice(
     State(state): State<ApiState>,
     body: Bytes,
 ) -> Result<Json<RepriceResult>, ApiError> {
-    let request: RepriceRequest =
-        serde_json::from_slice(&body).map_err(|error| ApiError::invalid_body(error.to_string()))?;
+    let request: RepriceRequest = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::invalid_body(format!(
+            "{error}; expected {{\"from\": \"<RFC 3339>\", \"to\": \"<RFC 3339>\"}}, with an \
+             optional \"model\""
+        ))
+    })?;
     let (from, to) = range(Some(&request.from), Some(&request.to), 0)?;
     let enricher = Arc::clone(state.ingest.enricher());
     let repricer: Repricer = Arc::new(move |span| enricher.reprice(span));

@@ -637,6 +637,16 @@ async fn custom_prices_and_reprice(server: &Server) {
     )
     .await;
     assert_eq!(status, 400, "{answer}");
+    let (status, answer) = send(
+        reqwest::Method::POST,
+        format!("{}/api/v1/reprice", server.api),
+        r#"{"from": "2026-02-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("missing field `to`"), "{message}");
+    assert!(message.contains("expected {\"from\""), "{message}");
     let (status, _) = send(
         reqwest::Method::DELETE,
         format!("{}/api/v1/prices", server.api),
