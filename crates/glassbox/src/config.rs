@@ -254,7 +254,12 @@ pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, Box<fig
         })
 }
 
-/// Returns the address, or `None` when the listener is turned off.
+/// Returns the command-line flag of a top-level setting: `--otlp-http-listen` for
+/// `otlp_http_listen`.
+pub fn flag_of(key: &str) -> String {
+    format!("--{}", key.replace('_', "-"))
+}
+
 /// Checks that a listen address has the form `HOST:PORT` with a port number, so that a typo
 /// fails before the data directory is created.
 fn check_listen_address(key: &str, value: &str) -> Result<(), String> {
@@ -263,12 +268,13 @@ fn check_listen_address(key: &str, value: &str) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "invalid {key} (flag --{}) \"{value}\": expected HOST:PORT with a port from 0 to 65535, \
+        "invalid {key} (flag {}) \"{value}\": expected HOST:PORT with a port from 0 to 65535, \
          such as 127.0.0.1:7317",
-        key.replace('_', "-")
+        flag_of(key)
     ))
 }
 
+/// Returns the address, or `None` when the listener is turned off.
 pub fn listener_address(value: &str) -> Option<&str> {
     let trimmed = value.trim();
     (!trimmed.is_empty() && !trimmed.eq_ignore_ascii_case("off")).then_some(trimmed)

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use anyhow::anyhow;
 use tokio::net::{TcpListener, TcpSocket};
 
+use crate::config::flag_of;
+
 /// Connections the kernel queues for a listener before it accepts them. When a burst of new
 /// connections outgrows the queue, the kernel drops their handshakes, and each dropped one
 /// delays its call until a retransmission timeout. The kernel caps the value at
@@ -15,7 +17,7 @@ const LISTEN_BACKLOG: u32 = 1024;
 /// Listens on `address`. `key` is the setting that `address` came from, named in the error
 /// with its flag.
 pub(crate) async fn bind(address: &str, key: &str) -> anyhow::Result<TcpListener> {
-    let flag = format!("--{}", key.replace('_', "-"));
+    let flag = flag_of(key);
     listen(address).await.map_err(|error| {
         let advice = match error.kind() {
             ErrorKind::AddrInUse => {
