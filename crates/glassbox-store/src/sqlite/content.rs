@@ -122,7 +122,10 @@ fn find_span_row(
 ) -> Result<Option<i64>, StoreError> {
     let row = match target {
         ContentTarget::Span { trace_id, span_id } => transaction
-            .prepare_cached("SELECT id FROM spans WHERE trace_id = ?1 AND span_id = ?2")?
+            .prepare_cached(
+                "SELECT id FROM spans WHERE span_id = ?2 \
+                 AND trace_row = (SELECT id FROM traces WHERE trace_id = ?1)",
+            )?
             .query_row(
                 params![trace_id.0.as_slice(), span_id.0.as_slice()],
                 |row| row.get(0),

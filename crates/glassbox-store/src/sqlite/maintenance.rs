@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::rollup;
 use super::rows::{SPAN_COLUMNS, span_from_row, to_sql_int};
-use super::summary::TraceRow;
+use super::summary::{TraceRow, trace_row};
+use super::write::load_trace_spans;
 use crate::error::StoreError;
 
 /// Spans read per round while repricing, so memory stays flat over long ranges.
@@ -42,8 +43,13 @@ pub(crate) fn reprice(
         }
     }
     for trace_id in traces {
-        let spans = trace_spans(transaction, trace_id)?;
-        TraceRow::from_spans(trace_id, &spans).save(transaction)?;
+        let Some(trace_row) = trace_row(transaction, trace_id)? else {
+            continue;
+        };
+        let spans = load_trace_spans(transaction, trace_row)?;
+        TraceRow::from_spans(trace_id, &spans)
+            .stored_at(trace_row)
+            .save(transaction)?;
     }
     if changed > 0 {
         let seconds = |nanos: u64| to_sql_int(nanos / 1_000_000_000);
@@ -88,18 +94,6 @@ fn update_cost(transaction: &Transaction<'_>, row: i64, span: &Span) -> Result<(
             span.computed_cost_usd
         ])?;
     Ok(())
-}
-
-fn trace_spans(transaction: &Transaction<'_>, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
-    let mut statement = transaction.prepare_cached(&format!(
-        "SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ?1"
-    ))?;
-    let mut rows = statement.query([trace_id.0.as_slice()])?;
-    let mut spans = Vec::new();
-    while let Some(row) = rows.next()? {
-        spans.push(span_from_row(row, 0)?);
-    }
-    Ok(spans)
 }
 
 /// Reads a setting.

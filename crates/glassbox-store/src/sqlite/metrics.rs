@@ -467,7 +467,7 @@ fn read_calls(
     let mut sql =
         "SELECT spans.trace_id, spans.span_id, spans.parent_span_id, spans.service_name, \
          spans.name, spans.kind, spans.duration_ns, spans.status, traces.duration_ns \
-         FROM spans LEFT JOIN traces ON traces.trace_id = spans.trace_id \
+         FROM spans LEFT JOIN traces ON traces.id = spans.trace_row \
          WHERE spans.start_ns >= ?1 AND spans.start_ns < ?2"
             .to_owned();
     let mut values = vec![
@@ -488,7 +488,7 @@ fn read_calls(
             &filter.provider,
         ),
         (
-            " AND EXISTS (SELECT 1 FROM spans AS model_calls WHERE model_calls.trace_id = spans.trace_id \
+            " AND EXISTS (SELECT 1 FROM spans AS model_calls WHERE model_calls.trace_row = spans.trace_row \
              AND coalesce(model_calls.request_model, model_calls.response_model) = ?)",
             &filter.model,
         ),

@@ -100,7 +100,7 @@ fn trace_conditions(filter: &TraceFilter) -> Result<Conditions, StoreError> {
         conditions.push(
             &format!(
                 "EXISTS (SELECT 1 FROM spans JOIN span_flags ON span_flags.span_row = spans.id \
-                 WHERE spans.trace_id = traces.trace_id AND {clause})"
+                 WHERE spans.trace_row = traces.id AND {clause})"
             ),
             values,
         );
@@ -259,18 +259,19 @@ pub(crate) fn trace(
     trace_id: TraceId,
 ) -> Result<Option<TraceDetail>, StoreError> {
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"
+        "SELECT {TRACE_COLUMNS}, id FROM traces WHERE trace_id = ?1"
     ))?;
     let mut rows = statement.query([trace_id.0.as_slice()])?;
     let Some(row) = rows.next()? else {
         return Ok(None);
     };
     let trace = summary_from_row(row)?;
+    let trace_row: i64 = row.get(20)?;
 
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ?1 ORDER BY start_ns, id"
+        "SELECT {SPAN_COLUMNS} FROM spans WHERE trace_row = ?1 ORDER BY start_ns, id"
     ))?;
-    let mut rows = statement.query([trace_id.0.as_slice()])?;
+    let mut rows = statement.query([trace_row])?;
     let mut spans = Vec::new();
     while let Some(row) = rows.next()? {
         spans.push(span_from_row(row, 0)?);
@@ -316,7 +317,10 @@ fn span_conditions(filter: &SpanFilter) -> Result<Conditions, StoreError> {
         conditions.push("status = ?", vec![text(status.as_str())]);
     }
     if let Some(trace_id) = filter.trace_id {
-        conditions.push("trace_id = ?", vec![SqlValue::Blob(trace_id.0.to_vec())]);
+        conditions.push(
+            "trace_row = (SELECT id FROM traces WHERE trace_id = ?)",
+            vec![SqlValue::Blob(trace_id.0.to_vec())],
+        );
     }
     if let Some(flag) = &common.flag {
         let (clause, values) = flag_condition(flag);

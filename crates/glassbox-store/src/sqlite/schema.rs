@@ -11,6 +11,7 @@ use crate::error::StoreError;
 /// datasets with their items, and experiments with their results. Version 5 stores trace
 /// summaries in arrival order, found by trace id through a narrow index (see migration 5).
 /// Version 6 counts each trace's spans without a price, whose cost its total leaves out.
+/// Version 7 links each span to its trace's summary row (see migration 7).
 /// Never edit a released migration: append a new one.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -378,6 +379,17 @@ FROM (SELECT trace_id, count(*) AS calls FROM spans WHERE cost_status = 'unprice
       GROUP BY trace_id) AS unpriced
 WHERE traces.trace_id = unpriced.trace_id;
 "#,
+    // Spans found their trace through an index on (trace id, span id). Trace ids are random,
+    // so each commit inserted into that index at about one place per trace, rewriting a page
+    // at each place, and more of them as the table grew. Spans now point at their trace's
+    // summary row, which is numbered in arrival order, so new entries of `spans_by_trace` go
+    // to its end.
+    r#"
+ALTER TABLE spans ADD COLUMN trace_row INTEGER;
+UPDATE spans SET trace_row = traces.id FROM traces WHERE traces.trace_id = spans.trace_id;
+DROP INDEX spans_by_id;
+CREATE UNIQUE INDEX spans_by_trace ON spans (trace_row, span_id);
+"#,
 ];
 
 /// Brings the database to the newest schema version, in one transaction per migration.
@@ -494,6 +506,56 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(counts, vec![(vec![0xaa; 16], 2), (vec![0xbb; 16], 0)]);
+    }
+
+    #[test]
+    fn version_7_links_spans_to_their_trace() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        apply(&mut connection, 0, 6).unwrap();
+        insert_trace(&connection, 0xbb, 2_000);
+        insert_trace(&connection, 0xaa, 1_000);
+        insert_llm_span(&connection, 0xaa, 1, "computed");
+        insert_llm_span(&connection, 0xaa, 2, "computed");
+        insert_llm_span(&connection, 0xbb, 1, "computed");
+
+        migrate(&mut connection).unwrap();
+
+        let links: Vec<(Vec<u8>, i64)> = connection
+            .prepare(
+                "SELECT spans.trace_id, traces.id FROM spans \
+                 JOIN traces ON traces.id = spans.trace_row ORDER BY spans.id",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            links,
+            vec![
+                (vec![0xaa; 16], 2),
+                (vec![0xaa; 16], 2),
+                (vec![0xbb; 16], 1)
+            ]
+        );
+
+        let resent = connection.execute(
+            "INSERT INTO spans (trace_id, span_id, name, kind, start_ns, end_ns, duration_ns, \
+             status, tokens_estimated, finish_reasons, tags, metadata, attributes, \
+             resource_attributes, events, trace_row) \
+             VALUES (?1, ?2, 'chat', 'llm', 1, 2, 1, 'ok', 0, '[]', '[]', '{}', '{}', '{}', \
+             '[]', 2)",
+            rusqlite::params![vec![0xaa_u8; 16], vec![1_u8; 8]],
+        );
+        assert!(resent.is_err(), "a span id is unique within its trace");
+        let old_index: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'spans_by_id'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_index, 0);
     }
 
     #[test]

@@ -49,7 +49,8 @@ fn target_context(
         let context = transaction
             .prepare_cached(
                 "SELECT service_name, provider, COALESCE(request_model, response_model), \
-                 start_ns FROM spans WHERE trace_id = ?1 AND span_id = ?2",
+                 start_ns FROM spans \
+                 WHERE trace_row = (SELECT id FROM traces WHERE trace_id = ?1) AND span_id = ?2",
             )?
             .query_row(
                 params![trace_id.0.as_slice(), span_id.0.as_slice()],
@@ -79,7 +80,8 @@ fn target_context(
     let (provider, model) = transaction
         .prepare_cached(
             "SELECT provider, COALESCE(request_model, response_model) FROM spans \
-             WHERE trace_id = ?1 AND kind IN ('llm', 'embedding') ORDER BY start_ns, id LIMIT 1",
+             WHERE trace_row = (SELECT id FROM traces WHERE trace_id = ?1) \
+             AND kind IN ('llm', 'embedding') ORDER BY start_ns, id LIMIT 1",
         )?
         .query_row([trace_id.0.as_slice()], |row| {
             Ok((row.get(0)?, row.get(1)?))

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use glassbox_model::{CostStatus, Span, SpanId, SpanKind, SpanStatus, TraceId, TraceSummary};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, ToSql, Transaction, params_from_iter};
 
 use super::rows::to_sql_int;
 use crate::error::StoreError;
@@ -19,6 +19,8 @@ pub(crate) struct TraceRow {
     pub(crate) services: Vec<String>,
     /// Start of the root span, to prefer the earliest root when a trace has several.
     root_start: Option<u64>,
+    /// The stored row's id, which the trace's spans point at; `None` until it is stored.
+    row: Option<i64>,
 }
 
 /// Columns of `traces` in the order [`summary_from_row`] reads them.
@@ -27,9 +29,70 @@ pub(crate) const TRACE_COLUMNS: &str = "trace_id, root_span_id, root_name, servi
     total_tokens, cost_usd, models, user_id, session_id, tags, providers, services, \
     unpriced_call_count";
 
-/// The statement that reads one trace's summary row.
+/// The statement that reads one trace's summary row, its id last.
 static LOAD_TRACE: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = ?1"));
+    LazyLock::new(|| format!("SELECT {TRACE_COLUMNS}, id FROM traces WHERE trace_id = ?1"));
+
+/// Columns of `traces` that [`TraceRow::save`] writes after the trace id, in its order.
+const SAVED_COLUMNS: [&str; 20] = [
+    "root_span_id",
+    "root_name",
+    "service_name",
+    "start_ns",
+    "end_ns",
+    "duration_ns",
+    "span_count",
+    "error_count",
+    "llm_call_count",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "models",
+    "providers",
+    "services",
+    "user_id",
+    "session_id",
+    "tags",
+    "unpriced_call_count",
+];
+
+/// The statement that stores a new summary.
+static INSERT_TRACE: LazyLock<String> = LazyLock::new(|| {
+    let placeholders = (1..=SAVED_COLUMNS.len() + 1)
+        .map(|index| format!("?{index}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO traces (trace_id, {}) VALUES ({placeholders})",
+        SAVED_COLUMNS.join(", ")
+    )
+});
+
+/// The statement that rewrites a stored summary in place, keeping its row id.
+static UPDATE_TRACE: LazyLock<String> = LazyLock::new(|| {
+    let assignments = SAVED_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(index, column)| format!("{column} = ?{}", index + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE traces SET {assignments} WHERE id = ?{} AND trace_id = ?1",
+        SAVED_COLUMNS.len() + 2
+    )
+});
+
+/// Returns the id of a trace's summary row, which its spans point at.
+pub(crate) fn trace_row(
+    transaction: &Transaction<'_>,
+    trace_id: TraceId,
+) -> Result<Option<i64>, StoreError> {
+    Ok(transaction
+        .prepare_cached("SELECT id FROM traces WHERE trace_id = ?1")?
+        .query_row([trace_id.0.as_slice()], |row| row.get(0))
+        .optional()?)
+}
 
 impl TraceRow {
     fn empty(trace_id: TraceId) -> TraceRow {
@@ -57,7 +120,14 @@ impl TraceRow {
             providers: Vec::new(),
             services: Vec::new(),
             root_start: None,
+            row: None,
         }
+    }
+
+    /// Marks the summary as the one stored in `row`, so saving it rewrites that row.
+    pub(crate) fn stored_at(mut self, row: i64) -> TraceRow {
+        self.row = Some(row);
+        self
     }
 
     /// Builds a summary from every span of a trace.
@@ -144,46 +214,62 @@ impl TraceRow {
         row.transpose()
     }
 
-    /// Writes the summary, replacing any stored one.
-    pub(crate) fn save(&self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    /// Writes the summary: in place when it was stored before, else as a new row at the end
+    /// of the table. Returns the row's id.
+    pub(crate) fn save(&self, transaction: &Transaction<'_>) -> Result<i64, StoreError> {
         let summary = &self.summary;
         let start = if summary.span_count == 0 {
             0
         } else {
             summary.start_time_unix_nano
         };
-        transaction
-            .prepare_cached(
-                "INSERT OR REPLACE INTO traces (trace_id, root_span_id, root_name, service_name, \
-                 start_ns, end_ns, duration_ns, span_count, error_count, llm_call_count, \
-                 input_tokens, output_tokens, total_tokens, cost_usd, models, providers, services, \
-                 user_id, session_id, tags, unpriced_call_count) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-            )?
-            .execute(params![
-                summary.trace_id.0.as_slice(),
-                summary.root_span_id.map(|id| id.0.to_vec()),
-                summary.root_name,
-                summary.service_name,
-                to_sql_int(start),
-                to_sql_int(summary.end_time_unix_nano),
-                to_sql_int(summary.end_time_unix_nano.saturating_sub(start)),
-                to_sql_int(summary.span_count),
-                to_sql_int(summary.error_count),
-                to_sql_int(summary.llm_call_count),
-                summary.input_tokens.map(to_sql_int),
-                summary.output_tokens.map(to_sql_int),
-                summary.total_tokens.map(to_sql_int),
-                summary.cost_usd,
-                serde_json::to_string(&summary.models).unwrap_or_default(),
-                serde_json::to_string(&self.providers).unwrap_or_default(),
-                serde_json::to_string(&self.services).unwrap_or_default(),
-                summary.user_id,
-                summary.session_id,
-                serde_json::to_string(&summary.tags).unwrap_or_default(),
-                to_sql_int(summary.unpriced_call_count),
-            ])?;
-        Ok(())
+        let root_span_id = summary.root_span_id.map(|id| id.0);
+        let models = serde_json::to_string(&summary.models).unwrap_or_default();
+        let providers = serde_json::to_string(&self.providers).unwrap_or_default();
+        let services = serde_json::to_string(&self.services).unwrap_or_default();
+        let tags = serde_json::to_string(&summary.tags).unwrap_or_default();
+        let values: [&dyn ToSql; 21] = [
+            &summary.trace_id.0.as_slice(),
+            &root_span_id.as_ref().map(|id| id.as_slice()),
+            &summary.root_name,
+            &summary.service_name,
+            &to_sql_int(start),
+            &to_sql_int(summary.end_time_unix_nano),
+            &to_sql_int(summary.end_time_unix_nano.saturating_sub(start)),
+            &to_sql_int(summary.span_count),
+            &to_sql_int(summary.error_count),
+            &to_sql_int(summary.llm_call_count),
+            &summary.input_tokens.map(to_sql_int),
+            &summary.output_tokens.map(to_sql_int),
+            &summary.total_tokens.map(to_sql_int),
+            &summary.cost_usd,
+            &models,
+            &providers,
+            &services,
+            &summary.user_id,
+            &summary.session_id,
+            &tags,
+            &to_sql_int(summary.unpriced_call_count),
+        ];
+
+        let Some(row) = self.row else {
+            transaction
+                .prepare_cached(&INSERT_TRACE)?
+                .execute(values.as_slice())?;
+            return Ok(transaction.last_insert_rowid());
+        };
+        let updated = transaction
+            .prepare_cached(&UPDATE_TRACE)?
+            .execute(params_from_iter(
+                values.iter().copied().chain([&row as &dyn ToSql]),
+            ))?;
+        if updated != 1 {
+            return Err(StoreError::Corrupt {
+                column: "traces",
+                reason: format!("no summary row {row} for trace {}", summary.trace_id),
+            });
+        }
+        Ok(row)
     }
 }
 
@@ -210,6 +296,7 @@ fn row_from_sql(row: &Row<'_>) -> Result<TraceRow, StoreError> {
         summary,
         providers,
         services,
+        row: Some(row.get(20)?),
         // NOTE: the root's own start is not stored; the trace start is a lower bound of it,
         // which only matters for traces that carry several root spans.
         root_start,

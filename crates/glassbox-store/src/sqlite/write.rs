@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use glassbox_model::{Span, TraceId};
+use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{Transaction, params};
 
 use super::content;
@@ -25,16 +26,18 @@ pub(crate) fn write_batch(
     content_hook: Option<&ContentHook>,
 ) -> Result<WriteSummary, StoreError> {
     let mut summary = WriteSummary::default();
-    let mut new_spans: HashMap<TraceId, Vec<&Span>> = HashMap::new();
+    let trace_rows = save_summaries(transaction, &batch.spans)?;
+    let mut new_spans = Vec::with_capacity(batch.spans.len());
     let mut recompute: HashSet<TraceId> = HashSet::new();
     let mut stored_rows = Vec::with_capacity(batch.spans.len());
     for span in &batch.spans {
-        let (row, inserted) = insert_span(transaction, span)?;
+        let trace_row = trace_rows[&span.trace_id];
+        let (row, inserted) = insert_span(transaction, span, trace_row)?;
         flags::index_flags(transaction, row, span, !inserted)?;
         stored_rows.push(row);
         if inserted {
             summary.spans_inserted += 1;
-            new_spans.entry(span.trace_id).or_default().push(span);
+            new_spans.push(span);
         } else {
             summary.spans_replaced += 1;
             recompute.insert(span.trace_id);
@@ -42,8 +45,14 @@ pub(crate) fn write_batch(
             reindex_text(transaction, row, span, fts_indexed_up_to)?;
         }
     }
-    update_summaries(transaction, &new_spans, &recompute)?;
-    rollup::add_spans(transaction, new_spans.values().flatten().copied())?;
+    for trace_id in &recompute {
+        let trace_row = trace_rows[trace_id];
+        let spans = load_trace_spans(transaction, trace_row)?;
+        TraceRow::from_spans(*trace_id, &spans)
+            .stored_at(trace_row)
+            .save(transaction)?;
+    }
+    rollup::add_spans(transaction, new_spans.iter().copied())?;
     if !recompute.is_empty() {
         rebuild_rollups_of(transaction, &batch.spans, &recompute)?;
     }
@@ -73,15 +82,16 @@ pub(crate) fn write_batch(
     Ok(summary)
 }
 
-/// The statement that inserts a span unless one with its ids exists.
+/// The statement that inserts a span unless one with its ids exists. The span's columns come
+/// first, its trace's summary row last.
 static INSERT_SPAN: LazyLock<String> = LazyLock::new(|| {
-    let placeholders = (1..=SPAN_COLUMN_COUNT)
+    let placeholders = (1..=SPAN_COLUMN_COUNT + 1)
         .map(|index| format!("?{index}"))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "INSERT INTO spans ({SPAN_COLUMNS}) VALUES ({placeholders}) \
-         ON CONFLICT (trace_id, span_id) DO NOTHING"
+        "INSERT INTO spans ({SPAN_COLUMNS}, trace_row) VALUES ({placeholders}) \
+         ON CONFLICT (trace_row, span_id) DO NOTHING"
     )
 });
 
@@ -93,14 +103,22 @@ static REPLACE_SPAN: LazyLock<String> = LazyLock::new(|| {
         .map(|(index, column)| format!("{} = ?{}", column.trim(), index + 1))
         .collect::<Vec<_>>()
         .join(", ");
-    format!("UPDATE spans SET {assignments} WHERE trace_id = ?1 AND span_id = ?2 RETURNING id")
+    format!(
+        "UPDATE spans SET {assignments} WHERE trace_row = ?{} AND span_id = ?2 RETURNING id",
+        SPAN_COLUMN_COUNT + 1
+    )
 });
 
-/// Inserts a span, or replaces the stored copy of a resent one; returns its row id and
-/// whether it was new.
-fn insert_span(transaction: &Transaction<'_>, span: &Span) -> Result<(i64, bool), StoreError> {
+/// Inserts a span of the trace stored in `trace_row`, or replaces the stored copy of a resent
+/// one. Returns the span's row id and whether it was new.
+fn insert_span(
+    transaction: &Transaction<'_>,
+    span: &Span,
+    trace_row: i64,
+) -> Result<(i64, bool), StoreError> {
     let json = SpanJson::of(span);
-    let values = span_values(span, &json);
+    let mut values = span_values(span, &json);
+    values.push(ToSqlOutput::Owned(Value::Integer(trace_row)));
     // `changes` and the last row id instead of RETURNING, which would make SQLite keep a
     // statement journal for every insert.
     let inserted = transaction
@@ -115,27 +133,36 @@ fn insert_span(transaction: &Transaction<'_>, span: &Span) -> Result<(i64, bool)
     Ok((row, false))
 }
 
-fn update_summaries(
+/// Merges the batch's spans into their traces' summaries as if every span were new, and
+/// returns each trace's summary row. A trace with a resent span has its summary recomputed
+/// once the spans are stored.
+fn save_summaries(
     transaction: &Transaction<'_>,
-    new_spans: &HashMap<TraceId, Vec<&Span>>,
-    recompute: &HashSet<TraceId>,
-) -> Result<(), StoreError> {
-    for trace_id in recompute {
-        let spans = load_trace_spans(transaction, *trace_id)?;
-        TraceRow::from_spans(*trace_id, &spans).save(transaction)?;
+    spans: &[Span],
+) -> Result<HashMap<TraceId, i64>, StoreError> {
+    let mut order = Vec::new();
+    let mut by_trace: HashMap<TraceId, Vec<&Span>> = HashMap::new();
+    for span in spans {
+        by_trace
+            .entry(span.trace_id)
+            .or_insert_with(|| {
+                order.push(span.trace_id);
+                Vec::new()
+            })
+            .push(span);
     }
-    for (trace_id, spans) in new_spans {
-        if recompute.contains(trace_id) {
-            continue;
+
+    // Traces are saved in the order they first appear, so new summary rows follow arrival.
+    let mut rows = HashMap::with_capacity(order.len());
+    for trace_id in order {
+        let mut summary = TraceRow::load(transaction, trace_id)?
+            .unwrap_or_else(|| TraceRow::from_spans(trace_id, &[]));
+        for span in &by_trace[&trace_id] {
+            summary.merge(span);
         }
-        let mut row = TraceRow::load(transaction, *trace_id)?
-            .unwrap_or_else(|| TraceRow::from_spans(*trace_id, &[]));
-        for span in spans {
-            row.merge(span);
-        }
-        row.save(transaction)?;
+        rows.insert(trace_id, summary.save(transaction)?);
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// Recomputes the rollup hours touched by resent spans, so a resend is not counted twice.
@@ -155,14 +182,15 @@ fn rebuild_rollups_of(
     Ok(())
 }
 
-fn load_trace_spans(
+/// Reads every span of the trace stored in `trace_row`.
+pub(crate) fn load_trace_spans(
     transaction: &Transaction<'_>,
-    trace_id: TraceId,
+    trace_row: i64,
 ) -> Result<Vec<Span>, StoreError> {
     let mut statement = transaction.prepare_cached(&format!(
-        "SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ?1"
+        "SELECT {SPAN_COLUMNS} FROM spans WHERE trace_row = ?1"
     ))?;
-    let mut rows = statement.query([trace_id.0.as_slice()])?;
+    let mut rows = statement.query([trace_row])?;
     let mut spans = Vec::new();
     while let Some(row) = rows.next()? {
         spans.push(span_from_row(row, 0)?);

@@ -110,6 +110,32 @@ pub async fn resent_span_is_counted_once(store: Arc<dyn Store>) {
     assert_eq!(detail.trace.input_tokens, Some(21));
 }
 
+pub async fn span_sent_twice_in_one_batch_is_stored_once(store: Arc<dyn Store>) {
+    let first = llm(3, 2, Some(1), 5, 10, 2);
+    let mut again = first.clone();
+    again.usage.input = Some(30);
+    write_spans(&store, vec![span(3, 1, None, 0, 50), first, again]).await;
+    write_spans(&store, vec![span(4, 1, None, 0, 50)]).await;
+
+    let detail = store.trace(TraceId([3; 16])).await.unwrap().unwrap();
+    assert_eq!(detail.spans.len(), 2);
+    assert_eq!(detail.trace.span_count, 2);
+    assert_eq!(detail.trace.input_tokens, Some(30));
+
+    let filter = SpanFilter {
+        trace_id: Some(TraceId([3; 16])),
+        ..Default::default()
+    };
+    let page = Page {
+        limit: 10,
+        cursor: None,
+    };
+    let (spans, _) = store.list_spans(filter, page).await.unwrap();
+    let mut ids: Vec<SpanId> = spans.iter().map(|span| span.span_id).collect();
+    ids.sort();
+    assert_eq!(ids, [SpanId([1; 8]), SpanId([2; 8])]);
+}
+
 fn patch(target: ContentTarget, sequence: u64, role: &str, text: &str) -> SpanContentPatch {
     SpanContentPatch {
         target,

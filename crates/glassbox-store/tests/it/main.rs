@@ -34,6 +34,7 @@ conformance_cases!(sqlite:
     summary_tracks_spans_in_any_order,
     summary_counts_unpriced_calls,
     resent_span_is_counted_once,
+    span_sent_twice_in_one_batch_is_stored_once,
     content_applies_whichever_arrives_first,
     content_by_response_id,
     absent_values_stay_null,
