@@ -15,7 +15,7 @@ use clap::Parser;
 /// mimalloc instead of the system allocator: ingest allocates and frees many small strings per
 /// span, and a profile of the ingest benchmark (`perf`, 2 cores) showed the system allocator's
 /// functions at about a tenth of the server's time. It is built without transparent huge pages
-/// (see the workspace manifest), which kept memory the server no longer used resident.
+/// (see the workspace manifest): with them, memory the server had freed stayed resident.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
