@@ -405,7 +405,25 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             ),
         });
     }
-    apply(connection, current, MIGRATIONS.len())
+    // A new database takes every migration at once and has nothing to rewrite; an older one
+    // may, so say why the start takes longer.
+    let upgrade = current > 0 && current < MIGRATIONS.len();
+    if upgrade {
+        tracing::info!(
+            from = current,
+            to = MIGRATIONS.len(),
+            "upgrading the database schema; on a large database this can take minutes"
+        );
+    }
+    let started = std::time::Instant::now();
+    apply(connection, current, MIGRATIONS.len())?;
+    if upgrade {
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "database schema upgraded"
+        );
+    }
+    Ok(())
 }
 
 /// Applies the migrations that take the schema from version `from` to version `to`.
