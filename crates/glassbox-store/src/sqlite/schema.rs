@@ -384,8 +384,20 @@ WHERE traces.trace_id = unpriced.trace_id;
     // at each place, and more of them as the table grew. Spans now point at their trace's
     // summary row, which is numbered in arrival order, so new entries of `spans_by_trace` go
     // to its end.
+    //
+    // A span whose trace has no summary (which the write path never leaves, but a damaged or
+    // hand-edited database might) first gets one built from its trace's spans, so that no span
+    // is left without a link.
     r#"
 ALTER TABLE spans ADD COLUMN trace_row INTEGER;
+INSERT INTO traces (trace_id, start_ns, end_ns, duration_ns, span_count, error_count,
+    llm_call_count, input_tokens, output_tokens, total_tokens, cost_usd, models, providers,
+    services, tags)
+SELECT trace_id, min(start_ns), max(end_ns), max(end_ns) - min(start_ns), count(*),
+    sum(status = 'error'), sum(kind IN ('llm', 'embedding')), sum(input_tokens),
+    sum(output_tokens), sum(total_tokens), sum(cost_usd), '[]', '[]', '[]', '[]'
+FROM spans WHERE NOT EXISTS (SELECT 1 FROM traces WHERE traces.trace_id = spans.trace_id)
+GROUP BY trace_id;
 UPDATE spans SET trace_row = traces.id FROM traces WHERE traces.trace_id = spans.trace_id;
 DROP INDEX spans_by_id;
 CREATE UNIQUE INDEX spans_by_trace ON spans (trace_row, span_id);
@@ -412,7 +424,8 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(
             from = current,
             to = MIGRATIONS.len(),
-            "upgrading the database schema; on a large database this can take minutes"
+            "upgrading the database schema; on a large database this can take minutes and, \
+             until it ends, free disk space up to the database's size"
         );
     }
     let started = std::time::Instant::now();
@@ -535,6 +548,8 @@ mod tests {
         insert_llm_span(&connection, 0xaa, 1, "computed");
         insert_llm_span(&connection, 0xaa, 2, "computed");
         insert_llm_span(&connection, 0xbb, 1, "computed");
+        // A span whose trace has no summary row.
+        insert_llm_span(&connection, 0xcc, 1, "computed");
 
         migrate(&mut connection).unwrap();
 
@@ -553,9 +568,18 @@ mod tests {
             vec![
                 (vec![0xaa; 16], 2),
                 (vec![0xaa; 16], 2),
-                (vec![0xbb; 16], 1)
+                (vec![0xbb; 16], 1),
+                (vec![0xcc; 16], 3)
             ]
         );
+        let (span_count, llm_calls): (i64, i64) = connection
+            .query_row(
+                "SELECT span_count, llm_call_count FROM traces WHERE id = 3",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((span_count, llm_calls), (1, 1));
 
         let resent = connection.execute(
             "INSERT INTO spans (trace_id, span_id, name, kind, start_ns, end_ns, duration_ns, \
@@ -565,7 +589,11 @@ mod tests {
              '[]', 2)",
             rusqlite::params![vec![0xaa_u8; 16], vec![1_u8; 8]],
         );
-        assert!(resent.is_err(), "a span id is unique within its trace");
+        let error = resent.unwrap_err().to_string();
+        assert!(
+            error.contains("UNIQUE constraint failed: spans.trace_row, spans.span_id"),
+            "{error}"
+        );
         let old_index: i64 = connection
             .query_row(
                 "SELECT count(*) FROM sqlite_schema WHERE name = 'spans_by_id'",
@@ -590,20 +618,23 @@ mod tests {
         );
         assert!(duplicate.is_err());
 
+        // Summaries are updated in place, keeping the row id their spans point at.
         connection
             .execute(
-                "INSERT OR REPLACE INTO traces (trace_id, start_ns, end_ns, duration_ns, \
-                 span_count, error_count, llm_call_count, models, providers, services, tags) \
-                 VALUES (?1, 1, 2, 1, 4, 0, 0, '[]', '[]', '[]', '[]')",
+                "INSERT INTO traces (trace_id, start_ns, end_ns, duration_ns, span_count, \
+                 error_count, llm_call_count, models, providers, services, tags) \
+                 VALUES (?1, 1, 2, 1, 4, 0, 0, '[]', '[]', '[]', '[]') \
+                 ON CONFLICT (trace_id) DO UPDATE SET span_count = excluded.span_count",
                 [vec![0xaa_u8; 16]],
             )
             .unwrap();
-        let (rows, span_count): (i64, i64) = connection
-            .query_row("SELECT count(*), max(span_count) FROM traces", [], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
+        let (rows, id, span_count): (i64, i64, i64) = connection
+            .query_row(
+                "SELECT count(*), max(id), max(span_count) FROM traces",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
             .unwrap();
-        assert_eq!(rows, 1);
-        assert_eq!(span_count, 4);
+        assert_eq!((rows, id, span_count), (1, 1, 4));
     }
 }
