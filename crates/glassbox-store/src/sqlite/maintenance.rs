@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::rollup;
 use super::rows::{SPAN_COLUMNS, span_from_row, to_sql_int};
-use super::summary::{TraceRow, trace_row};
-use super::write::load_trace_spans;
+use super::summary::trace_row;
+use super::write::recompute_summary;
 use crate::error::StoreError;
 
 /// Spans read per round while repricing, so memory stays flat over long ranges.
@@ -43,13 +43,9 @@ pub(crate) fn reprice(
         }
     }
     for trace_id in traces {
-        let Some(trace_row) = trace_row(transaction, trace_id)? else {
-            continue;
-        };
-        let spans = load_trace_spans(transaction, trace_row)?;
-        TraceRow::from_spans(trace_id, &spans)
-            .stored_at(trace_row)
-            .save(transaction)?;
+        if let Some(trace_row) = trace_row(transaction, trace_id)? {
+            recompute_summary(transaction, trace_id, trace_row)?;
+        }
     }
     if changed > 0 {
         let seconds = |nanos: u64| to_sql_int(nanos / 1_000_000_000);

@@ -417,15 +417,15 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             ),
         });
     }
-    // A new database takes every migration at once and has nothing to rewrite; an older one
-    // may, so say why the start takes longer.
+    // Only an existing database has rows to rewrite, and rewriting them can make the start slow,
+    // so only its upgrade is logged.
     let upgrade = current > 0 && current < MIGRATIONS.len();
     if upgrade {
         tracing::info!(
             from = current,
             to = MIGRATIONS.len(),
-            "upgrading the database schema; on a large database this can take minutes and, \
-             until it ends, free disk space up to the database's size"
+            "upgrading the database schema: a large database can take minutes, and needs free \
+             disk space up to its own size until the upgrade ends"
         );
     }
     let started = std::time::Instant::now();

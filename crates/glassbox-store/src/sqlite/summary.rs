@@ -19,7 +19,7 @@ pub(crate) struct TraceRow {
     pub(crate) services: Vec<String>,
     /// Start of the root span, to prefer the earliest root when a trace has several.
     root_start: Option<u64>,
-    /// The stored row's id, which the trace's spans point at; `None` until it is stored.
+    /// The stored row's id, which the trace's spans point at. `None` until the summary is stored.
     row: Option<i64>,
 }
 

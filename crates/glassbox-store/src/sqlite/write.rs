@@ -46,11 +46,7 @@ pub(crate) fn write_batch(
         }
     }
     for trace_id in &recompute {
-        let trace_row = trace_rows[trace_id];
-        let spans = load_trace_spans(transaction, trace_row)?;
-        TraceRow::from_spans(*trace_id, &spans)
-            .stored_at(trace_row)
-            .save(transaction)?;
+        recompute_summary(transaction, *trace_id, trace_rows[trace_id])?;
     }
     rollup::add_spans(transaction, new_spans.iter().copied())?;
     if !recompute.is_empty() {
@@ -182,8 +178,21 @@ fn rebuild_rollups_of(
     Ok(())
 }
 
+/// Rebuilds the summary of the trace stored in `trace_row` from all its stored spans.
+pub(crate) fn recompute_summary(
+    transaction: &Transaction<'_>,
+    trace_id: TraceId,
+    trace_row: i64,
+) -> Result<(), StoreError> {
+    let spans = load_trace_spans(transaction, trace_row)?;
+    TraceRow::from_spans(trace_id, &spans)
+        .stored_at(trace_row)
+        .save(transaction)?;
+    Ok(())
+}
+
 /// Reads every span of the trace stored in `trace_row`.
-pub(crate) fn load_trace_spans(
+fn load_trace_spans(
     transaction: &Transaction<'_>,
     trace_row: i64,
 ) -> Result<Vec<Span>, StoreError> {
