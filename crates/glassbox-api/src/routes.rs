@@ -131,6 +131,9 @@ pub struct Health {
     pub version: &'static str,
     /// Records waiting to be committed.
     pub queued_records: usize,
+    /// Bytes of the export requests being normalized or waiting to be committed, counted in
+    /// whole KiB per request: bodies after decompression, or the protobuf message over gRPC.
+    pub queued_bytes: usize,
     /// Records committed since start.
     pub committed_records: u64,
     /// Export requests rejected because the write queue was full.
@@ -180,6 +183,7 @@ pub async fn health(State(state): State<ApiState>) -> Json<Health> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         queued_records: writer.queued_records(),
+        queued_bytes: writer.queued_bytes(),
         committed_records: stats.committed_records.load(Ordering::Relaxed),
         rejected_requests: stats.rejected_full.load(Ordering::Relaxed),
         failed_commits: stats.failed_commits.load(Ordering::Relaxed),

@@ -57,6 +57,11 @@ fn status_of(error: IngestError) -> Status {
             Status::resource_exhausted(message)
         }
         IngestError::Decode(_) | IngestError::AllRejected(_) => Status::invalid_argument(message),
+        IngestError::Write(WriteError::QueueFull { .. } | WriteError::QueueBytesFull { .. }) => {
+            // Expected under load, and the sender retries: no warning per request.
+            tracing::debug!(error = %message, "OTLP gRPC export throttled");
+            Status::unavailable(message)
+        }
         IngestError::Write(_) => {
             tracing::warn!(error = %message, "OTLP gRPC export failed");
             Status::unavailable(message)

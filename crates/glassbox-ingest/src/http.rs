@@ -87,24 +87,27 @@ async fn receive(
         limit,
     )?;
     drop(compressed);
+    // Before decoding: when the queue is full, a rejected request costs little.
+    let room = ingest.writer().reserve_bytes(bytes.len()).await?;
 
-    match signal {
+    let submitted = match signal {
         Signal::Traces => {
             let request = glassbox_otlp::decode_traces(encoding, &bytes)?;
             drop(bytes);
-            ingest.export_traces(&request).await
+            ingest.submit_traces(room, &request)?
         }
         Signal::Logs => {
             let request = glassbox_otlp::decode_logs(encoding, &bytes)?;
             drop(bytes);
-            ingest.export_logs(&request).await
+            ingest.submit_logs(room, &request)?
         }
         Signal::Metrics => {
             let request = glassbox_otlp::decode_metrics(encoding, &bytes)?;
             drop(bytes);
-            ingest.export_metrics(&request).await
+            ingest.submit_metrics(room, &request)?
         }
-    }
+    };
+    submitted.wait().await
 }
 
 /// Reads a body of at most `limit` bytes. A larger body is still read and discarded, up to
@@ -215,7 +218,7 @@ fn classify(error: &IngestError) -> (StatusCode, i32, bool) {
             CODE_RESOURCE_EXHAUSTED,
             false,
         ),
-        IngestError::Write(WriteError::QueueFull { .. }) => {
+        IngestError::Write(WriteError::QueueFull { .. } | WriteError::QueueBytesFull { .. }) => {
             (StatusCode::TOO_MANY_REQUESTS, CODE_UNAVAILABLE, true)
         }
         IngestError::Write(WriteError::Closed | WriteError::Store(_)) => {

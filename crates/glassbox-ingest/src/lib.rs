@@ -12,5 +12,5 @@ pub mod http;
 mod service;
 pub mod writer;
 
-pub use service::{Ingest, IngestError, IngestOptions, Signal};
-pub use writer::{BatchWriter, WriteError, WriterOptions, WriterStats};
+pub use service::{Ingest, IngestError, IngestOptions, Signal, Submitted};
+pub use writer::{BatchWriter, Commit, Reservation, WriteError, WriterOptions, WriterStats};

@@ -8,11 +8,12 @@ use glassbox_otlp::DecodeError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
 
 use glassbox_store::WriteBatch;
 
 use crate::convert::{self, Rejections};
-use crate::writer::{BatchWriter, WriteError};
+use crate::writer::{BatchWriter, Commit, Reservation, WriteError};
 
 /// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,16 +102,17 @@ impl Ingest {
         &self.writer
     }
 
-    async fn commit(
+    fn enqueue(
         &self,
+        reservation: Reservation,
         batch: WriteBatch,
         rejections: Rejections,
-    ) -> Result<Rejections, IngestError> {
+    ) -> Result<Submitted, IngestError> {
         if rejections.all_rejected() {
             return Err(IngestError::AllRejected(rejections.message()));
         }
-        self.writer.write(batch).await?;
-        Ok(rejections)
+        let commit = self.writer.enqueue(reservation, batch)?;
+        Ok(Submitted { commit, rejections })
     }
 
     /// Normalizes and commits a trace export; returns the spans that were rejected.
@@ -118,9 +120,27 @@ impl Ingest {
         &self,
         request: &ExportTraceServiceRequest,
     ) -> Result<Rejections, IngestError> {
+        let room = self.writer.reserve_bytes(request.encoded_len()).await?;
+        self.submit_traces(room, request)?.wait().await
+    }
+
+    /// Normalizes a trace export and queues it in room already reserved for the request's
+    /// bytes.
+    pub fn submit_traces(
+        &self,
+        mut room: Reservation,
+        request: &ExportTraceServiceRequest,
+    ) -> Result<Submitted, IngestError> {
+        let spans = request
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum();
+        self.writer.reserve_records(&mut room, spans)?;
         let (batch, rejections) =
             convert::traces_to_batch(request, &self.enricher, &self.analyzers);
-        self.commit(batch, rejections).await
+        self.enqueue(room, batch, rejections)
     }
 
     /// Commits a logs export, GenAI events included; returns the records that were rejected.
@@ -128,8 +148,25 @@ impl Ingest {
         &self,
         request: &ExportLogsServiceRequest,
     ) -> Result<Rejections, IngestError> {
+        let room = self.writer.reserve_bytes(request.encoded_len()).await?;
+        self.submit_logs(room, request)?.wait().await
+    }
+
+    /// Converts a logs export and queues it in room already reserved for the request's bytes.
+    pub fn submit_logs(
+        &self,
+        mut room: Reservation,
+        request: &ExportLogsServiceRequest,
+    ) -> Result<Submitted, IngestError> {
+        let records = request
+            .resource_logs
+            .iter()
+            .flat_map(|resource| &resource.scope_logs)
+            .map(|scope| scope.log_records.len())
+            .sum();
+        self.writer.reserve_records(&mut room, records)?;
         let (batch, rejections) = convert::logs_to_batch(request, &self.analyzers);
-        self.commit(batch, rejections).await
+        self.enqueue(room, batch, rejections)
     }
 
     /// Commits a metrics export; returns the data points that were rejected.
@@ -137,7 +174,33 @@ impl Ingest {
         &self,
         request: &ExportMetricsServiceRequest,
     ) -> Result<Rejections, IngestError> {
+        let room = self.writer.reserve_bytes(request.encoded_len()).await?;
+        self.submit_metrics(room, request)?.wait().await
+    }
+
+    /// Converts a metrics export and queues it in room already reserved for the request's
+    /// bytes. Conversion is cheap here, so the points take their room once converted.
+    pub fn submit_metrics(
+        &self,
+        room: Reservation,
+        request: &ExportMetricsServiceRequest,
+    ) -> Result<Submitted, IngestError> {
         let (batch, rejections) = convert::metrics_to_batch(request);
-        self.commit(batch, rejections).await
+        self.enqueue(room, batch, rejections)
+    }
+}
+
+/// An export request queued for its commit.
+#[derive(Debug)]
+pub struct Submitted {
+    commit: Commit,
+    rejections: Rejections,
+}
+
+impl Submitted {
+    /// Waits for the commit; returns the records that were rejected before it.
+    pub async fn wait(self) -> Result<Rejections, IngestError> {
+        self.commit.wait().await?;
+        Ok(self.rejections)
     }
 }

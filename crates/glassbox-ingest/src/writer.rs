@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use glassbox_store::{StoreError, WriteBatch, WriteStore, WriteSummary};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// The reason a batch was not committed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,13 @@ pub enum WriteError {
     QueueFull {
         /// The queue's capacity in records.
         capacity: usize,
+    },
+    /// The queue already contains as many request bytes as allowed, so the sender should
+    /// retry later.
+    #[error("write queue is full ({capacity_bytes} bytes of requests); retry later")]
+    QueueBytesFull {
+        /// The queue's capacity in bytes.
+        capacity_bytes: usize,
     },
     /// The batch alone is larger than the whole queue.
     #[error("batch of {records} records exceeds the write queue capacity of {capacity}")]
@@ -40,6 +48,12 @@ pub enum WriteError {
 pub struct WriterOptions {
     /// Records that may wait in the queue at once.
     pub queue_records: usize,
+    /// Bytes of export requests that may wait in the queue at once: bodies after
+    /// decompression, or the protobuf message over gRPC. A request larger than this alone
+    /// waits until the queue is empty.
+    pub queue_bytes: usize,
+    /// Maximum time such a request waits for the queue to empty before it is rejected.
+    pub oversized_wait: Duration,
     /// Records committed in one transaction at most (a larger single request still commits
     /// whole).
     pub max_batch_records: usize,
@@ -49,6 +63,8 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             queue_records: 16_384,
+            queue_bytes: 8 << 20,
+            oversized_wait: Duration::from_secs(5),
             max_batch_records: 8_192,
         }
     }
@@ -70,6 +86,45 @@ pub struct WriterStats {
 struct Job {
     batch: WriteBatch,
     ack: oneshot::Sender<Result<WriteSummary, String>>,
+    /// The batch's share of the byte budget, given back after its commit.
+    kib: Option<OwnedSemaphorePermit>,
+}
+
+/// Room held in the write queue for one request, from [`BatchWriter::reserve_bytes`] and
+/// [`BatchWriter::reserve_records`].
+#[derive(Debug, Default)]
+pub struct Reservation {
+    records: Option<OwnedSemaphorePermit>,
+    kib: Option<OwnedSemaphorePermit>,
+}
+
+impl Reservation {
+    fn records(&self) -> usize {
+        self.records
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+}
+
+/// A batch in the queue, from [`BatchWriter::enqueue`].
+#[derive(Debug)]
+pub struct Commit {
+    /// `None` for an empty batch, which commits nothing.
+    done: Option<oneshot::Receiver<Result<WriteSummary, String>>>,
+}
+
+impl Commit {
+    /// Waits until the batch is committed.
+    pub async fn wait(self) -> Result<WriteSummary, WriteError> {
+        let Some(done) = self.done else {
+            return Ok(WriteSummary::default());
+        };
+        match done.await {
+            Ok(Ok(summary)) => Ok(summary),
+            Ok(Err(message)) => Err(WriteError::Store(StoreError::Task(message))),
+            Err(_) => Err(WriteError::Closed),
+        }
+    }
 }
 
 /// A handle that receivers use to submit batches. Cheap to clone.
@@ -78,6 +133,10 @@ pub struct BatchWriter {
     sender: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     capacity: usize,
+    /// The byte budget, in KiB.
+    kib: Arc<Semaphore>,
+    capacity_kib: u32,
+    oversized_wait: Duration,
     stats: Arc<WriterStats>,
 }
 
@@ -90,6 +149,9 @@ impl BatchWriter {
     ) -> (BatchWriter, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let permits = Arc::new(Semaphore::new(options.queue_records));
+        let capacity_kib = u32::try_from(options.queue_bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
         let stats = Arc::new(WriterStats::default());
         let task = tokio::spawn(run(
             store,
@@ -102,47 +164,125 @@ impl BatchWriter {
             sender,
             permits,
             capacity: options.queue_records,
+            kib: Arc::new(Semaphore::new(capacity_kib as usize)),
+            capacity_kib,
+            oversized_wait: options.oversized_wait,
             stats,
         };
         (writer, task)
     }
 
-    /// Enqueues a batch and waits until it is committed.
-    pub async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, WriteError> {
-        if batch.is_empty() {
-            return Ok(WriteSummary::default());
+    /// Takes room in the queue for a request of `request_bytes` bytes (its body after
+    /// decompression), or fails at once when the queue already contains too many bytes.
+    /// Receivers reserve before they decode a request, and add its records with
+    /// [`BatchWriter::reserve_records`] before they normalize it, so that a full queue costs a
+    /// rejected request little. Dropping the reservation gives the room back.
+    ///
+    /// A request at least as large as the whole budget takes all of it: it waits up to
+    /// [`WriterOptions::oversized_wait`] for the queue to empty, while requests that arrive
+    /// after it are rejected, so that a steady flow of small requests cannot lock it out.
+    pub async fn reserve_bytes(&self, request_bytes: usize) -> Result<Reservation, WriteError> {
+        let mut reservation = Reservation::default();
+        if request_bytes == 0 {
+            return Ok(reservation);
         }
-        let records = batch.len();
-        let permit_count = u32::try_from(records).map_err(|_| WriteError::BatchTooLarge {
-            records,
-            capacity: self.capacity,
-        })?;
-        if records > self.capacity {
-            return Err(WriteError::BatchTooLarge {
-                records,
-                capacity: self.capacity,
+        let kib = u32::try_from(request_bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .min(self.capacity_kib);
+        let semaphore = Arc::clone(&self.kib);
+        let permit = if kib < self.capacity_kib {
+            semaphore.try_acquire_many_owned(kib).ok()
+        } else {
+            // The semaphore is fair: permits freed while this waits go to it first.
+            tokio::time::timeout(self.oversized_wait, semaphore.acquire_many_owned(kib))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let Some(permit) = permit else {
+            self.stats.rejected_full.fetch_add(1, Ordering::Relaxed);
+            return Err(WriteError::QueueBytesFull {
+                capacity_bytes: self.capacity_bytes(),
             });
+        };
+        reservation.kib = Some(permit);
+        Ok(reservation)
+    }
+
+    /// Adds room for `records` more records to a reservation, or fails at once when the queue
+    /// has none.
+    pub fn reserve_records(
+        &self,
+        reservation: &mut Reservation,
+        records: usize,
+    ) -> Result<(), WriteError> {
+        let reserved = reservation.records();
+        let total = reserved.saturating_add(records);
+        let too_large = || WriteError::BatchTooLarge {
+            records: total,
+            capacity: self.capacity,
+        };
+        if records == 0 {
+            return Ok(());
         }
-        let permits = Arc::clone(&self.permits)
-            .try_acquire_many_owned(permit_count)
+        if total > self.capacity {
+            return Err(too_large());
+        }
+        let count = u32::try_from(records).map_err(|_| too_large())?;
+        let permit = Arc::clone(&self.permits)
+            .try_acquire_many_owned(count)
             .map_err(|_| {
                 self.stats.rejected_full.fetch_add(1, Ordering::Relaxed);
                 WriteError::QueueFull {
                     capacity: self.capacity,
                 }
             })?;
-        // The permits return to the pool when the writer has finished with the batch.
-        permits.forget();
+        match &mut reservation.records {
+            Some(permits) => permits.merge(permit),
+            None => reservation.records = Some(permit),
+        }
+        Ok(())
+    }
 
+    /// Enqueues a batch and waits until it is committed. The batch takes room for its records
+    /// only; receivers also reserve its request's bytes with [`BatchWriter::reserve_bytes`].
+    pub async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, WriteError> {
+        self.enqueue(Reservation::default(), batch)?.wait().await
+    }
+
+    /// Enqueues a batch in room reserved for it. The returned handle waits for its commit.
+    /// A batch with more records than the reservation takes the difference from the queue,
+    /// or fails as [`BatchWriter::reserve_records`] does. Room not used goes back.
+    pub fn enqueue(
+        &self,
+        mut reservation: Reservation,
+        batch: WriteBatch,
+    ) -> Result<Commit, WriteError> {
+        if batch.is_empty() {
+            return Ok(Commit { done: None });
+        }
+        let records = batch.len();
+        let reserved = reservation.records();
+        if records > reserved {
+            self.reserve_records(&mut reservation, records - reserved)?;
+        }
+        let Reservation {
+            records: permits,
+            kib,
+        } = reservation;
         let (ack, done) = oneshot::channel();
         self.sender
-            .send(Job { batch, ack })
+            .send(Job { batch, ack, kib })
             .map_err(|_| WriteError::Closed)?;
-        match done.await {
-            Ok(Ok(summary)) => Ok(summary),
-            Ok(Err(message)) => Err(WriteError::Store(StoreError::Task(message))),
-            Err(_) => Err(WriteError::Closed),
+        if let Some(mut permits) = permits {
+            if records < reserved {
+                // The permits split off go back to the queue when dropped here.
+                drop(permits.split(reserved - records));
+            }
+            // The writer task returns the records' permits once it has committed the batch.
+            permits.forget();
         }
+        Ok(Commit { done: Some(done) })
     }
 
     /// Returns the writer's counters.
@@ -153,6 +293,17 @@ impl BatchWriter {
     /// Returns the number of records waiting in the queue.
     pub fn queued_records(&self) -> usize {
         self.capacity - self.permits.available_permits().min(self.capacity)
+    }
+
+    /// Returns the request bytes waiting in the queue, in whole KiB.
+    pub fn queued_bytes(&self) -> usize {
+        let capacity = self.capacity_kib as usize;
+        (capacity - self.kib.available_permits().min(capacity)) * 1024
+    }
+
+    /// Returns the queue's capacity in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.capacity_kib as usize * 1024
     }
 }
 
@@ -175,21 +326,34 @@ async fn run(
                 Err(_) => break,
             }
         }
-        commit(store.as_ref(), jobs, &stats).await;
-        permits.add_permits(records);
+        commit(store.as_ref(), jobs, &permits, records, &stats).await;
     }
 }
 
-async fn commit(store: &dyn WriteStore, jobs: Vec<Job>, stats: &WriterStats) {
+/// Commits the jobs in one transaction, gives their room back to the queue, then
+/// acknowledges them, so that a sender that sends again at once finds its room free.
+async fn commit(
+    store: &dyn WriteStore,
+    jobs: Vec<Job>,
+    permits: &Semaphore,
+    records: usize,
+    stats: &WriterStats,
+) {
     let mut combined = WriteBatch::default();
     let mut acks = Vec::with_capacity(jobs.len());
+    let mut budget = Vec::with_capacity(jobs.len());
     for mut job in jobs {
         combined.append(&mut job.batch);
         acks.push(job.ack);
+        budget.push(job.kib);
     }
-    let records = combined.len() as u64;
 
-    match store.write(combined).await {
+    let result = store.write(combined).await;
+    drop(budget);
+    permits.add_permits(records);
+
+    let records = records as u64;
+    match result {
         Ok(summary) => {
             stats.commits.fetch_add(1, Ordering::Relaxed);
             stats

@@ -82,10 +82,15 @@ pub struct IngestConfig {
     /// variable `GLASSBOX_INGEST__MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Records (spans, log records, metric points) that may wait for a commit; when full,
-    /// receivers respond 429 with `Retry-After`. Each waiting span takes about 13 KB of memory,
-    /// so the default bounds the queue near 200 MB. Default 16384;
+    /// receivers respond 429 with `Retry-After`. Default 16384;
     /// variable `GLASSBOX_INGEST__QUEUE_RECORDS`.
     pub queue_records: usize,
+    /// Bytes of export requests that may wait for a commit: bodies after decompression, or
+    /// the protobuf message over gRPC. When full, receivers respond 429 with `Retry-After`.
+    /// The benchmark's spans take about ten times their encoded size in memory, so by that
+    /// estimate the default bounds the queue near 90 MB. Default 8388608 (8 MiB);
+    /// variable `GLASSBOX_INGEST__QUEUE_BYTES`.
+    pub queue_bytes: usize,
     /// Records committed in one transaction at most. Default 8192;
     /// variable `GLASSBOX_INGEST__MAX_BATCH_RECORDS`.
     pub max_batch_records: usize,
@@ -130,6 +135,7 @@ impl Default for IngestConfig {
         IngestConfig {
             max_body_bytes: 64 * 1024 * 1024,
             queue_records: 16_384,
+            queue_bytes: 8 << 20,
             max_batch_records: 8_192,
         }
     }
@@ -176,6 +182,10 @@ impl Config {
             (
                 self.ingest.queue_records >= 1,
                 "ingest.queue_records must be at least 1",
+            ),
+            (
+                self.ingest.queue_bytes >= MIN_BODY_BYTES,
+                "ingest.queue_bytes must be at least 1024",
             ),
             (
                 self.ingest.max_batch_records >= 1,

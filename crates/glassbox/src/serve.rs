@@ -45,7 +45,9 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         Arc::clone(&store) as Arc<dyn glassbox_store::WriteStore>,
         WriterOptions {
             queue_records: config.ingest.queue_records,
+            queue_bytes: config.ingest.queue_bytes,
             max_batch_records: config.ingest.max_batch_records,
+            ..WriterOptions::default()
         },
     );
     let ingest = Ingest::new(

@@ -63,6 +63,16 @@ fn batch(trace: u8, spans: u8) -> WriteBatch {
 }
 
 fn gated(capacity: usize) -> (BatchWriter, Arc<Semaphore>, SqliteStore, tempfile::TempDir) {
+    gated_with(WriterOptions {
+        queue_records: capacity,
+        max_batch_records: 100,
+        ..WriterOptions::default()
+    })
+}
+
+fn gated_with(
+    options: WriterOptions,
+) -> (BatchWriter, Arc<Semaphore>, SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let inner = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
     let gate = Arc::new(Semaphore::new(0));
@@ -70,13 +80,7 @@ fn gated(capacity: usize) -> (BatchWriter, Arc<Semaphore>, SqliteStore, tempfile
         inner: inner.clone(),
         gate: Arc::clone(&gate),
     });
-    let (writer, _task) = BatchWriter::start(
-        store,
-        WriterOptions {
-            queue_records: capacity,
-            max_batch_records: 100,
-        },
-    );
+    let (writer, _task) = BatchWriter::start(store, options);
     (writer, gate, inner, dir)
 }
 
@@ -161,6 +165,198 @@ async fn http_answers_429_with_retry_after_when_full() {
 
     gate.add_permits(1);
     blocked.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn reservation_resizes_to_its_batch() {
+    let (writer, gate, _store, _dir) = gated(10);
+
+    let mut room = writer.reserve_bytes(4096).await.unwrap();
+    writer.reserve_records(&mut room, 5).unwrap();
+    assert_eq!(writer.queued_records(), 5);
+    assert_eq!(writer.queued_bytes(), 4096);
+    let fewer = writer.enqueue(room, batch(1, 2)).unwrap();
+    assert_eq!(writer.queued_records(), 2);
+
+    let mut room = writer.reserve_bytes(0).await.unwrap();
+    writer.reserve_records(&mut room, 1).unwrap();
+    let more = writer.enqueue(room, batch(2, 4)).unwrap();
+    assert_eq!(writer.queued_records(), 6);
+
+    let mut room = writer.reserve_bytes(0).await.unwrap();
+    writer.reserve_records(&mut room, 3).unwrap();
+    assert_eq!(writer.queued_records(), 9);
+    drop(room);
+    assert_eq!(writer.queued_records(), 6);
+
+    gate.add_permits(10);
+    fewer.wait().await.unwrap();
+    more.wait().await.unwrap();
+    assert_eq!(writer.queued_records(), 0);
+    assert_eq!(writer.queued_bytes(), 0);
+}
+
+#[tokio::test]
+async fn oversized_request_waits_for_empty_queue() {
+    let (writer, gate, _store, _dir) = gated_with(WriterOptions {
+        queue_bytes: 4096,
+        ..WriterOptions::default()
+    });
+    let small = writer.reserve_bytes(1024).await.unwrap();
+
+    let oversized = tokio::spawn({
+        let writer = writer.clone();
+        async move { writer.reserve_bytes(1 << 20).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!oversized.is_finished());
+    // The waiting request comes first: a later small one is rejected though room is free.
+    let error = writer.reserve_bytes(1024).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            WriteError::QueueBytesFull {
+                capacity_bytes: 4096
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("4096 bytes"), "{error}");
+
+    drop(small);
+    let whole = oversized.await.unwrap().unwrap();
+    assert_eq!(writer.queued_bytes(), 4096);
+    let commit = writer.enqueue(whole, batch(1, 1)).unwrap();
+    gate.add_permits(1);
+    commit.wait().await.unwrap();
+    assert_eq!(writer.queued_bytes(), 0);
+}
+
+#[tokio::test]
+async fn oversized_request_gives_up_after_its_wait() {
+    let (writer, _gate, _store, _dir) = gated_with(WriterOptions {
+        queue_bytes: 4096,
+        oversized_wait: Duration::from_millis(200),
+        ..WriterOptions::default()
+    });
+    let _small = writer.reserve_bytes(1024).await.unwrap();
+
+    let error = writer.reserve_bytes(1 << 20).await.unwrap_err();
+    assert!(
+        matches!(error, WriteError::QueueBytesFull { .. }),
+        "{error}"
+    );
+    assert_eq!(writer.queued_bytes(), 1024);
+}
+
+/// Starts the OTLP/HTTP receiver over `ingest` on a loopback port.
+async fn serve_ingest(ingest: Ingest) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum_serve(listener, glassbox_ingest::http::router(ingest)).await });
+    address
+}
+
+fn chat_fixture() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/otlp/otel-openai-v2/otel-openai-v2__chat__traces__01.json"
+    ))
+    .unwrap()
+}
+
+async fn post_json(address: std::net::SocketAddr, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("http://{address}/v1/traces"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn full_byte_queue_rejects_before_decoding() {
+    let (writer, gate, store, _dir) = gated_with(WriterOptions {
+        queue_bytes: 64 * 1024,
+        ..WriterOptions::default()
+    });
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    let address = serve_ingest(Ingest::new(
+        writer.clone(),
+        IngestOptions::default(),
+        enricher,
+    ))
+    .await;
+    let occupied = writer.reserve_bytes(64 * 1024).await.unwrap();
+
+    // Not even valid JSON: a full queue rejects the request before its body is decoded.
+    let response = post_json(address, b"{not json".to_vec()).await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let text = response.text().await.unwrap();
+    assert!(text.contains("65536 bytes of requests"), "{text}");
+
+    drop(occupied);
+    gate.add_permits(1);
+    let response = post_json(address, chat_fixture()).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let page = glassbox_store::Page {
+        limit: 10,
+        cursor: None,
+    };
+    let (traces, _) = store
+        .list_traces(glassbox_store::TraceFilter::default(), page)
+        .await
+        .unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(writer.queued_bytes(), 0);
+}
+
+#[tokio::test]
+async fn rejected_requests_give_their_room_back() {
+    let (writer, _gate, _store, _dir) = gated(1000);
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    let address = serve_ingest(Ingest::new(
+        writer.clone(),
+        IngestOptions::default(),
+        enricher,
+    ))
+    .await;
+
+    let response = post_json(address, b"{not json".to_vec()).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(writer.queued_bytes(), 0);
+
+    // Its only span has an all-zero trace id, so normalizing rejects the request whole.
+    let invalid = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{
+        "traceId":"00000000000000000000000000000000","spanId":"0102030405060708",
+        "name":"chat"}]}]}]}"#;
+    let response = post_json(address, invalid.to_vec()).await;
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("must not be all zero"), "{text}");
+    assert_eq!(writer.queued_bytes(), 0);
+    assert_eq!(writer.queued_records(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_is_free_when_the_commit_is_acknowledged() {
+    let (writer, gate, _store, _dir) = gated(10);
+    gate.add_permits(100);
+
+    for round in 0..20 {
+        let mut room = writer.reserve_bytes(2048).await.unwrap();
+        writer.reserve_records(&mut room, 10).unwrap();
+        writer
+            .enqueue(room, batch(round, 10))
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(writer.queued_records(), 0, "round {round}");
+        assert_eq!(writer.queued_bytes(), 0, "round {round}");
+    }
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {

@@ -169,7 +169,9 @@ async fn send_in_process(
                 let rejected_spans = u64::try_from(rejections.count).unwrap_or(0);
                 return Ok(Delivery::Accepted { rejected_spans });
             }
-            Err(IngestError::Write(WriteError::QueueFull { .. })) => {
+            Err(IngestError::Write(
+                WriteError::QueueFull { .. } | WriteError::QueueBytesFull { .. },
+            )) => {
                 tokio::time::sleep(DEFAULT_RETRY_WAIT).await;
             }
             Err(IngestError::Write(WriteError::Closed)) => return Ok(Delivery::Closed),
