@@ -86,6 +86,11 @@ pub struct GatewayConfig {
     /// Calls that may wait to be recorded; past this, calls still succeed and the loss is
     /// counted in `/api/v1/health`. Default 8192; variable `GLASSBOX_GATEWAY__RECORD_QUEUE`.
     pub record_queue: usize,
+    /// Request and response body bytes of the calls waiting to be recorded; past this, calls
+    /// still succeed and the loss is counted. It bounds the recorder's memory when prompts
+    /// and responses are large. Default 16777216 (16 MiB);
+    /// variable `GLASSBOX_GATEWAY__RECORD_QUEUE_BYTES`.
+    pub record_queue_bytes: usize,
     /// Settings of the built-in `openai` upstream.
     pub openai: BuiltinUpstream,
     /// Settings of the built-in `anthropic` upstream.
@@ -106,6 +111,7 @@ impl Default for GatewayConfig {
             idle_timeout_secs: 300,
             service_name: "glassbox-gateway".to_owned(),
             record_queue: 8192,
+            record_queue_bytes: 16 << 20,
             openai: BuiltinUpstream::default(),
             anthropic: BuiltinUpstream::default(),
             upstreams: Vec::new(),

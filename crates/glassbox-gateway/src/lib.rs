@@ -66,6 +66,7 @@ pub fn start(
         Arc::clone(ingest.enricher()),
         options,
         config.record_queue,
+        config.record_queue_bytes,
     )?;
     let limits = proxy::ProxyLimits {
         max_body_bytes: config.max_body_bytes,

@@ -5,7 +5,7 @@
 //! full, or the store refuses or fails a batch, the call has already succeeded for the client:
 //! the loss is counted in [`GatewayStats`] and logged at most once per interval.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -107,10 +107,41 @@ impl LossLog {
     }
 }
 
+/// Body bytes of the calls handed over and not yet written, bounded so that the recorder's
+/// memory does not grow with the size of prompts and responses.
+#[derive(Debug)]
+struct QueuedBytes {
+    bytes: AtomicUsize,
+    limit: usize,
+}
+
+impl QueuedBytes {
+    /// Counts `size` more bytes, unless that would pass the limit while other calls are
+    /// queued. A call larger than the limit still fits in an empty queue.
+    fn try_add(&self, size: usize) -> bool {
+        let before = self.bytes.fetch_add(size, Ordering::Relaxed);
+        if before > 0 && before.saturating_add(size) > self.limit {
+            self.bytes.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    fn remove(&self, size: usize) {
+        self.bytes.fetch_sub(size, Ordering::Relaxed);
+    }
+}
+
+/// Returns the body bytes that a call keeps in memory until it is written.
+fn size_of(record: &CallRecord) -> usize {
+    record.request_body.len() + record.response.body.len()
+}
+
 /// A handle that the request path uses to hand over finished calls. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     sender: mpsc::Sender<CallRecord>,
+    queued: Arc<QueuedBytes>,
     stats: Arc<GatewayStats>,
 }
 
@@ -118,18 +149,36 @@ impl Recorder {
     /// Starts the recorder task, and the background thread on which it builds spans. The task
     /// ends once every handle is dropped and the queue is written, so shutdown records every
     /// finished call.
+    /// `queue` bounds the calls waiting to be recorded, `queue_bytes` their body bytes until
+    /// they are written.
     pub fn start(
         writer: BatchWriter,
         enricher: Arc<Enricher>,
         options: RecordOptions,
         queue: usize,
+        queue_bytes: usize,
     ) -> Result<(Recorder, tokio::task::JoinHandle<()>), String> {
         let (sender, receiver) = mpsc::channel(queue.max(1));
         let stats = Arc::new(GatewayStats::default());
-        let builder = Builder::start(writer, enricher, options, Arc::clone(&stats))
-            .map_err(|error| format!("failed to start the gateway's recorder thread: {error}"))?;
+        let queued = Arc::new(QueuedBytes {
+            bytes: AtomicUsize::new(0),
+            limit: queue_bytes,
+        });
+        let builder = Builder::start(
+            writer,
+            enricher,
+            options,
+            Arc::clone(&stats),
+            Arc::clone(&queued),
+        )
+        .map_err(|error| format!("failed to start the gateway's recorder thread: {error}"))?;
         let task = tokio::spawn(run(receiver, builder));
-        Ok((Recorder { sender, stats }, task))
+        let recorder = Recorder {
+            sender,
+            queued,
+            stats,
+        };
+        Ok((recorder, task))
     }
 
     /// Hands over a finished call without waiting; a full queue counts a loss.
@@ -137,8 +186,18 @@ impl Recorder {
         if record.response.status >= 400 || !matches!(record.outcome, crate::Outcome::Completed) {
             self.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         }
+        let stats = &self.stats;
+        let size = size_of(&record);
+        if !self.queued.try_add(size) {
+            stats.lose(
+                &stats.lost_queue_full,
+                1,
+                "the record queue is full of bytes",
+            );
+            return;
+        }
         if self.sender.try_send(record).is_err() {
-            let stats = &self.stats;
+            self.queued.remove(size);
             stats.lose(&stats.lost_queue_full, 1, "the record queue is full");
         }
     }
@@ -166,15 +225,19 @@ impl Builder {
         enricher: Arc<Enricher>,
         options: RecordOptions,
         stats: Arc<GatewayStats>,
+        queued: Arc<QueuedBytes>,
     ) -> std::io::Result<Builder> {
-        let (jobs, queued) = std::sync::mpsc::channel::<Job>();
+        let (jobs, jobs_queued) = std::sync::mpsc::channel::<Job>();
         let runtime = tokio::runtime::Handle::current();
         background::spawn("glassbox-recorder", move || {
-            for (records, permit) in queued {
+            for (records, permit) in jobs_queued {
+                let size = records.iter().map(size_of).sum();
                 let batch = build_batch(records, &options, &enricher);
-                let (writer, stats) = (writer.clone(), Arc::clone(&stats));
+                let (writer, stats, queued) =
+                    (writer.clone(), Arc::clone(&stats), Arc::clone(&queued));
                 runtime.spawn(async move {
                     write(&writer, batch, &stats).await;
+                    queued.remove(size);
                     drop(permit);
                 });
             }

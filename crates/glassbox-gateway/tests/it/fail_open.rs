@@ -125,3 +125,52 @@ async fn full_record_queue_loses_spans_but_not_calls() {
         .await;
     assert!(health.recorded_spans >= 1, "{health:?}");
 }
+
+#[tokio::test]
+async fn record_queue_bytes_lose_spans_only() {
+    let gate = Arc::new(Semaphore::new(0));
+    let store = Arc::new(TroubledStore {
+        fail: false,
+        gate: Arc::clone(&gate),
+    });
+    let config = GatewayConfig {
+        record_queue_bytes: 4096,
+        ..GatewayConfig::default()
+    };
+    let harness = Harness::over(
+        store,
+        config,
+        MockOptions::default(),
+        WriterOptions::default(),
+    )
+    .await;
+    let prompt = "a long question ".repeat(200);
+    let large_call = || async {
+        let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": prompt}]});
+        let response = harness.post("/v1/chat/completions", &[], &body).await;
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap();
+    };
+
+    // The first call fits in the empty queue, although it is larger than the limit. Its
+    // bytes stay counted until its batch is written, which the stuck store prevents.
+    for _ in 0..4 {
+        large_call().await;
+        // The call is handed to the recorder as its response ends, maybe just after the
+        // client has read it.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let health = harness.health();
+    assert_eq!(health.calls, 4);
+    assert_eq!(health.lost_queue_full, 3, "{health:?}");
+
+    gate.add_permits(1_000);
+    harness
+        .wait_health(|health| health.recorded_spans == 1)
+        .await;
+    large_call().await;
+    let health = harness
+        .wait_health(|health| health.recorded_spans == 2)
+        .await;
+    assert_eq!(health.lost_queue_full, 3, "{health:?}");
+}
