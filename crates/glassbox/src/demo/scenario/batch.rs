@@ -147,6 +147,7 @@ fn summarize(
     ctx.builder.add(step, [text("document.id", note.id)]);
 
     let document = format!("{} {}: {}", note.kind, note.id, note.text);
+    // A document whose summary rambles is there to show the truncation, so its calls succeed.
     let classify_start = start + ctx.pause();
     let classified = local_call(
         ctx,
@@ -154,7 +155,7 @@ fn summarize(
         step,
         (&LLAMA_3_1_8B_OLLAMA, CLASSIFY_PROMPT, DEFAULT_MAX_TOKENS),
         (&document, note.category),
-        classify_start,
+        (classify_start, rambles),
     );
     let summary = if rambles {
         rambling_summary(note.id, note.summary)
@@ -169,7 +170,7 @@ fn summarize(
             step,
             (&LLAMA_3_1_70B_VLLM, SUMMARY_PROMPT, SUMMARY_MAX_TOKENS),
             (&document, &summary),
-            start,
+            (start, rambles),
         )
     });
     let end = match summarized {
@@ -203,19 +204,20 @@ fn summarize(
     (Some(note.summary), ctx.end_of(step))
 }
 
-/// One call of a self-hosted model; returns when it ended, as an error when it failed.
+/// One call of a self-hosted model; returns when it ended, as an error when it failed. A
+/// call that must succeed still draws its failure, so the rest of the trace stays the same.
 fn local_call(
     ctx: &mut Ctx<'_>,
     place: Place,
     parent: SpanRef,
     (model, instructions, max_tokens): (&'static Model, &str, u64),
     (document, reply): (&str, &str),
-    start: u64,
+    (start, must_succeed): (u64, bool),
 ) -> Result<u64, u64> {
     let input = [Message::system(instructions), Message::user(document)];
     let failure = ctx
         .failure(false, false)
-        .filter(|failure| !failure.is_retried());
+        .filter(|failure| !failure.is_retried() && !must_succeed);
     let result = calls::chat(
         ctx,
         ChatCall {

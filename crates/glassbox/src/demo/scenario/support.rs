@@ -234,14 +234,17 @@ fn classify(ctx: &mut Ctx<'_>, state: &Turn, parent: SpanRef, start: u64) -> u64
         Message::user(&state.message),
     ];
     let intent = state.conversation.topic.intent;
-    let reply = if ctx.plan.shows(Finding::BrokenJson, BROKEN_JSON_SHARE) {
+    let broken = ctx.plan.shows(Finding::BrokenJson, BROKEN_JSON_SHARE);
+    let reply = if broken {
         let index = ctx.plan.seed % BROKEN_CLASSIFIER_REPLIES.len() as u64;
         let broken = BROKEN_CLASSIFIER_REPLIES[index as usize];
         broken.replace("{intent}", intent)
     } else {
         json!({"intent": intent, "sentiment": "neutral"}).to_string()
     };
-    let failure = ctx.failure(false, false);
+    // A broken reply is there to show the finding, so its call succeeds. The failure is drawn
+    // anyway, so the rest of the trace stays the same.
+    let failure = ctx.failure(false, false).filter(|_| !broken);
     let result = calls::chat_with_retry(
         ctx,
         ChatCall {
