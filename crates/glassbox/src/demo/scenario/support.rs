@@ -543,7 +543,9 @@ fn answer(ctx: &mut Ctx<'_>, state: &Turn, agent: SpanRef, start: u64) -> CallRe
     } else {
         state.conversation.turns[state.turn].1.as_str()
     };
-    let failure = ctx.failure(true, true);
+    // The refusal of an injection attempt is there to show the finding, so it succeeds.
+    let refusal = state.turn == 0 && state.conversation.finding == Some(Finding::Injection);
+    let failure = ctx.failure(true, true).filter(|_| !refusal);
     agent_call(
         ctx,
         state,
