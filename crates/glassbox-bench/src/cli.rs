@@ -119,6 +119,9 @@ pub struct GatewayArgs {
     /// The glassbox binary to start [default: `glassbox` in the directory of this program].
     #[arg(long, value_name = "BIN")]
     glassbox: Option<PathBuf>,
+    /// Also measure this nginx binary as a reference proxy in front of the mock provider.
+    #[arg(long, value_name = "BIN")]
+    nginx: Option<PathBuf>,
     /// Directory in which the data directory is created and removed after the run
     /// [default: the system's temporary directory].
     #[arg(long, value_name = "DIR")]
@@ -164,6 +167,7 @@ impl GatewayArgs {
                 Some(binary) => binary,
                 None => default_binary()?,
             },
+            nginx: self.nginx,
             work_dir: self.work_dir.unwrap_or_else(std::env::temp_dir),
             json_out: self
                 .json_out

@@ -1,8 +1,9 @@
 //! The gateway benchmark: the same chat calls sent straight to the mock provider, through a
 //! bare TCP relay and through a `glassbox serve`, at fixed rates, streamed and not. The
 //! difference of the latency percentiles is what the gateway adds; the relay's shows how much
-//! of that any extra hop costs on the machine. A closed-loop run then measures the most calls
-//! per second the gateway sustains.
+//! of that any extra hop costs on the machine. With `--nginx`, nginx's shows what a mature
+//! HTTP proxy costs. A closed-loop run then measures the most calls per second the gateway
+//! sustains.
 //!
 //! Each open-loop call starts on its own task at its due time, whatever earlier calls are
 //! doing, so a slow gateway cannot slow the sender down. Latency is measured from the moment
@@ -22,6 +23,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use crate::loopback::LoopbackThread;
 use crate::monitor::status_bytes;
+use crate::nginx::Nginx;
 use crate::relay::start_relay;
 use crate::report::{Latency, Machine};
 use crate::server::ServerProcess;
@@ -46,6 +48,8 @@ pub struct GatewaySettings {
     pub concurrency: usize,
     /// The glassbox binary.
     pub binary: PathBuf,
+    /// An nginx binary to measure as a reference proxy.
+    pub nginx: Option<PathBuf>,
     /// The parent directory of the data directory.
     pub work_dir: PathBuf,
     /// Path of the JSON report.
@@ -55,7 +59,7 @@ pub struct GatewaySettings {
 /// Figures of one open-loop run.
 #[derive(Debug, Serialize)]
 pub struct RunFigures {
-    /// `direct`, `relay` or `gateway`.
+    /// `direct`, `relay`, `nginx` or `gateway`.
     pub path: &'static str,
     /// Whether the calls streamed.
     pub streaming: bool,
@@ -93,6 +97,12 @@ pub struct Comparison {
     pub relay_added_p50_ms: f64,
     /// Relay p99 minus direct p99, in milliseconds.
     pub relay_added_p99_ms: f64,
+    /// Calls through nginx, when it was measured.
+    pub nginx: Option<RunFigures>,
+    /// nginx p50 minus direct p50, in milliseconds.
+    pub nginx_added_p50_ms: Option<f64>,
+    /// nginx p99 minus direct p99, in milliseconds.
+    pub nginx_added_p99_ms: Option<f64>,
 }
 
 /// The whole report.
@@ -119,6 +129,10 @@ pub struct GatewayReport {
 pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
     let mock = start_mock()?;
     let relay = start_relay(mock.addr)?;
+    let nginx = match &settings.nginx {
+        Some(binary) => Some(Nginx::start(binary, mock.addr, &settings.work_dir)?),
+        None => None,
+    };
     let server = start_server(&settings, &mock.base)?;
     let gateway = server.api.as_str().trim_end_matches('/').to_owned();
     let client = http_client()?;
@@ -126,7 +140,9 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
     let mut comparisons = Vec::new();
     for streaming in [false, true] {
         let body = chat_body(streaming);
-        warm_up(&client, [&mock.base, &relay.base, &gateway], &body).await?;
+        let mut bases = vec![mock.base.as_str(), relay.base.as_str(), gateway.as_str()];
+        bases.extend(nginx.as_ref().map(|nginx| nginx.base.as_str()));
+        warm_up(&client, &bases, &body).await?;
         for &rate in &settings.rates {
             let load = Load {
                 body: body.clone(),
@@ -136,9 +152,13 @@ pub async fn run(settings: GatewaySettings) -> anyhow::Result<()> {
             };
             let direct = open_loop(&client, &mock.base, &load, "direct").await?;
             let relayed = open_loop(&client, &relay.base, &load, "relay").await?;
+            let proxied = match &nginx {
+                Some(nginx) => Some(open_loop(&client, &nginx.base, &load, "nginx").await?),
+                None => None,
+            };
             let mut through = open_loop(&client, &gateway, &load, "gateway").await?;
             through.server_peak_rss_mib = peak_rss_mib(server.pid());
-            let comparison = compare(direct, relayed, through);
+            let comparison = compare(direct, relayed, proxied, through);
             println!("{}", comparison_line(&comparison));
             comparisons.push(comparison);
         }
@@ -213,10 +233,10 @@ fn chat_body(streaming: bool) -> bytes::Bytes {
 
 async fn warm_up(
     client: &reqwest::Client,
-    bases: [&str; 3],
+    bases: &[&str],
     body: &bytes::Bytes,
 ) -> anyhow::Result<()> {
-    for base in bases {
+    for &base in bases {
         for _ in 0..WARM_UP_CALLS {
             call(client, base, body)
                 .await
@@ -408,12 +428,22 @@ fn open_loop_recording_line(health: &serde_json::Value) -> String {
     )
 }
 
-fn compare(direct: RunFigures, relay: RunFigures, gateway: RunFigures) -> Comparison {
+fn compare(
+    direct: RunFigures,
+    relay: RunFigures,
+    nginx: Option<RunFigures>,
+    gateway: RunFigures,
+) -> Comparison {
+    let p50 = |run: &RunFigures| run.latency_ms.p50 - direct.latency_ms.p50;
+    let p99 = |run: &RunFigures| run.latency_ms.p99 - direct.latency_ms.p99;
     Comparison {
-        added_p50_ms: gateway.latency_ms.p50 - direct.latency_ms.p50,
-        added_p99_ms: gateway.latency_ms.p99 - direct.latency_ms.p99,
-        relay_added_p50_ms: relay.latency_ms.p50 - direct.latency_ms.p50,
-        relay_added_p99_ms: relay.latency_ms.p99 - direct.latency_ms.p99,
+        added_p50_ms: p50(&gateway),
+        added_p99_ms: p99(&gateway),
+        relay_added_p50_ms: p50(&relay),
+        relay_added_p99_ms: p99(&relay),
+        nginx_added_p50_ms: nginx.as_ref().map(p50),
+        nginx_added_p99_ms: nginx.as_ref().map(p99),
+        nginx,
         direct,
         relay,
         gateway,
@@ -423,11 +453,19 @@ fn compare(direct: RunFigures, relay: RunFigures, gateway: RunFigures) -> Compar
 fn comparison_line(comparison: &Comparison) -> String {
     let (direct, relay, gateway) = (&comparison.direct, &comparison.relay, &comparison.gateway);
     let kind = if gateway.streaming { "stream" } else { "plain" };
+    let nginx = match (comparison.nginx_added_p50_ms, comparison.nginx_added_p99_ms) {
+        (Some(p50), Some(p99)) => format!("nginx added p50 {p50:+.3} / p99 {p99:+.3} ms, "),
+        _ => String::new(),
+    };
+    let unsent = direct.unsent
+        + relay.unsent
+        + gateway.unsent
+        + comparison.nginx.as_ref().map_or(0, |run| run.unsent);
     format!(
         "gateway {kind} {:.0} calls/s: added p50 {:+.3} ms, p99 {:+.3} ms \
          (direct p50 {:.3} / p99 {:.3} ms, gateway p50 {:.3} / p99 {:.3} ms), \
-         bare relay added p50 {:+.3} / p99 {:+.3} ms, \
-         errors direct {} relay {} gateway {}, unsent {}, server peak RSS {} MiB",
+         bare relay added p50 {:+.3} / p99 {:+.3} ms, {nginx}\
+         errors direct {} relay {} gateway {}, unsent {unsent}, server peak RSS {} MiB",
         gateway.rate,
         comparison.added_p50_ms,
         comparison.added_p99_ms,
@@ -440,7 +478,6 @@ fn comparison_line(comparison: &Comparison) -> String {
         direct.errors,
         relay.errors,
         gateway.errors,
-        direct.unsent + relay.unsent + gateway.unsent,
         gateway.server_peak_rss_mib.unwrap_or(0),
     )
 }

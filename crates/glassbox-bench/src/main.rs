@@ -19,6 +19,7 @@ mod ingest;
 mod load;
 mod loopback;
 mod monitor;
+mod nginx;
 mod otlp_json;
 mod queries;
 mod relay;
