@@ -12,6 +12,8 @@ use anyhow::{Context, bail};
 
 /// Time nginx has to accept connections after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time nginx has to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An nginx child process with its configuration in a temporary directory.
 pub struct Nginx {
@@ -75,7 +77,19 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// Stops nginx with SIGTERM, which its master passes on to the worker. SIGKILL would leave
+    /// the worker running and listening.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+
+        let started = Instant::now();
+        while started.elapsed() < STOP_TIMEOUT {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
