@@ -1,4 +1,16 @@
 //! The OTLP/gRPC receiver: the trace, logs and metrics `Export` services, gzip accepted.
+//!
+//! tonic decodes a request before its handler runs. So that a full write queue costs a
+//! rejected request only its reading, as over OTLP/HTTP, [`ReserveLayer`] reads each export
+//! request's body and reserves its bytes in the queue before tonic decodes it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -23,7 +35,12 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::service::{Ingest, IngestError};
-use crate::writer::WriteError;
+use crate::writer::{Reservation, WriteError};
+
+/// Paths of the OTLP export services, whose requests take room in the write queue.
+const EXPORT_PATH_PREFIX: &str = "/opentelemetry.proto.collector.";
+/// Bytes of the gRPC frame header before each message: a compression flag and a length.
+const FRAME_HEADER_BYTES: usize = 5;
 
 /// Builds the gRPC routes of the three services.
 pub fn routes(ingest: Ingest) -> Routes {
@@ -47,6 +64,129 @@ pub fn routes(ingest: Ingest) -> Routes {
 #[derive(Clone)]
 struct Receiver {
     ingest: Ingest,
+}
+
+/// A tower layer for the gRPC server that reserves queue room for export requests before they
+/// are decoded.
+#[derive(Clone)]
+pub struct ReserveLayer {
+    ingest: Ingest,
+}
+
+impl ReserveLayer {
+    /// Creates the layer over the receivers' shared state.
+    pub fn new(ingest: Ingest) -> ReserveLayer {
+        ReserveLayer { ingest }
+    }
+}
+
+impl<S> tower::Layer<S> for ReserveLayer {
+    type Service = Reserve<S>;
+
+    fn layer(&self, inner: S) -> Reserve<S> {
+        Reserve {
+            inner,
+            ingest: self.ingest.clone(),
+        }
+    }
+}
+
+/// The service of [`ReserveLayer`].
+#[derive(Clone)]
+pub struct Reserve<S> {
+    inner: S,
+    ingest: Ingest,
+}
+
+/// Room reserved for a request before decoding, passed to its handler in the request's
+/// extensions, which must be cloneable.
+#[derive(Clone)]
+struct ReservedRoom(Arc<Mutex<Option<Reservation>>>);
+
+impl ReservedRoom {
+    fn take(&self) -> Option<Reservation> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+type GrpcRequest = tonic::codegen::http::Request<tonic::body::Body>;
+type GrpcResponse = tonic::codegen::http::Response<tonic::body::Body>;
+
+impl<S> tower::Service<GrpcRequest> for Reserve<S>
+where
+    S: tower::Service<GrpcRequest, Response = GrpcResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = GrpcResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<GrpcResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: GrpcRequest) -> Self::Future {
+        // The clone that was not polled ready stays behind, as tower requires.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let ingest = self.ingest.clone();
+        Box::pin(async move {
+            if !request.uri().path().starts_with(EXPORT_PATH_PREFIX) {
+                return inner.call(request).await;
+            }
+            match reserve(&ingest, request).await {
+                Ok(request) => inner.call(request).await,
+                Err(status) => Ok(status.into_http()),
+            }
+        })
+    }
+}
+
+/// Reads the body of an export request and reserves its bytes. Returns the request with the
+/// body read and the room in its extensions, or else the status that rejects it.
+async fn reserve(ingest: &Ingest, request: GrpcRequest) -> Result<GrpcRequest, Status> {
+    let (mut parts, body) = request.into_parts();
+    let limit = ingest.options().max_body_bytes;
+    let bytes = match Limited::new(body, limit.saturating_add(FRAME_HEADER_BYTES))
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(status_of(IngestError::Decode(
+                glassbox_otlp::DecodeError::TooLarge { limit },
+            )));
+        }
+        Err(error) => {
+            return Err(Status::cancelled(format!(
+                "failed to read the request: {error}"
+            )));
+        }
+    };
+
+    let room = ingest
+        .writer()
+        .reserve_bytes(bytes.len())
+        .await
+        .map_err(|error| status_of(IngestError::Write(error)))?;
+    parts
+        .extensions
+        .insert(ReservedRoom(Arc::new(Mutex::new(Some(room)))));
+    Ok(GrpcRequest::from_parts(
+        parts,
+        tonic::body::Body::new(Full::new(bytes)),
+    ))
+}
+
+/// Takes the room that [`ReserveLayer`] reserved for a request, if it ran.
+fn reserved<T>(request: &Request<T>) -> Option<Reservation> {
+    request
+        .extensions()
+        .get::<ReservedRoom>()
+        .and_then(ReservedRoom::take)
 }
 
 fn status_of(error: IngestError) -> Status {
@@ -77,7 +217,7 @@ impl TraceService for Receiver {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let rejections = self
             .ingest
-            .export_traces(request.get_ref())
+            .export_traces_in(reserved(&request), request.get_ref())
             .await
             .map_err(status_of)?;
         Ok(Response::new(ExportTraceServiceResponse {
@@ -97,7 +237,7 @@ impl LogsService for Receiver {
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let rejections = self
             .ingest
-            .export_logs(request.get_ref())
+            .export_logs_in(reserved(&request), request.get_ref())
             .await
             .map_err(status_of)?;
         Ok(Response::new(ExportLogsServiceResponse {
@@ -117,7 +257,7 @@ impl MetricsService for Receiver {
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let rejections = self
             .ingest
-            .export_metrics(request.get_ref())
+            .export_metrics_in(reserved(&request), request.get_ref())
             .await
             .map_err(status_of)?;
         Ok(Response::new(ExportMetricsServiceResponse {

@@ -102,6 +102,22 @@ impl Ingest {
         &self.writer
     }
 
+    /// Returns `reserved` grown to `bytes`, or, when the queue has no room for the growth now, a
+    /// new reservation for all of them, which may wait as [`BatchWriter::reserve_bytes`] does.
+    async fn room_for(
+        &self,
+        reserved: Option<Reservation>,
+        bytes: usize,
+    ) -> Result<Reservation, WriteError> {
+        if let Some(mut room) = reserved
+            && self.writer.grow_bytes(&mut room, bytes)
+        {
+            return Ok(room);
+        }
+        // A reservation that could not grow was dropped above, so its room is free again.
+        self.writer.reserve_bytes(bytes).await
+    }
+
     fn enqueue(
         &self,
         reservation: Reservation,
@@ -120,7 +136,17 @@ impl Ingest {
         &self,
         request: &ExportTraceServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let room = self.writer.reserve_bytes(request.encoded_len()).await?;
+        self.export_traces_in(None, request).await
+    }
+
+    /// Commits a trace export in room that a receiver may have reserved before decoding
+    /// it, grown to the request's decoded size.
+    pub async fn export_traces_in(
+        &self,
+        reserved: Option<Reservation>,
+        request: &ExportTraceServiceRequest,
+    ) -> Result<Rejections, IngestError> {
+        let room = self.room_for(reserved, request.encoded_len()).await?;
         self.submit_traces(room, request)?.wait().await
     }
 
@@ -148,7 +174,17 @@ impl Ingest {
         &self,
         request: &ExportLogsServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let room = self.writer.reserve_bytes(request.encoded_len()).await?;
+        self.export_logs_in(None, request).await
+    }
+
+    /// Commits a log export in room that a receiver may have reserved before decoding
+    /// it, grown to the request's decoded size.
+    pub async fn export_logs_in(
+        &self,
+        reserved: Option<Reservation>,
+        request: &ExportLogsServiceRequest,
+    ) -> Result<Rejections, IngestError> {
+        let room = self.room_for(reserved, request.encoded_len()).await?;
         self.submit_logs(room, request)?.wait().await
     }
 
@@ -174,7 +210,17 @@ impl Ingest {
         &self,
         request: &ExportMetricsServiceRequest,
     ) -> Result<Rejections, IngestError> {
-        let room = self.writer.reserve_bytes(request.encoded_len()).await?;
+        self.export_metrics_in(None, request).await
+    }
+
+    /// Commits a metrics export in room that a receiver may have reserved before decoding
+    /// it, grown to the request's decoded size.
+    pub async fn export_metrics_in(
+        &self,
+        reserved: Option<Reservation>,
+        request: &ExportMetricsServiceRequest,
+    ) -> Result<Rejections, IngestError> {
+        let room = self.room_for(reserved, request.encoded_len()).await?;
         self.submit_metrics(room, request)?.wait().await
     }
 

@@ -209,6 +209,32 @@ impl BatchWriter {
         Ok(reservation)
     }
 
+    /// Grows a reservation to cover `request_bytes` bytes, when the queue has the room now.
+    /// Returns false, and leaves the reservation as it was, when it has not. A receiver that
+    /// reserved a compressed body's size grows it to the decompressed size this way.
+    pub fn grow_bytes(&self, reservation: &mut Reservation, request_bytes: usize) -> bool {
+        let needed_kib = u32::try_from(request_bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .min(self.capacity_kib);
+        let reserved_kib = reservation
+            .kib
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits);
+        let reserved_kib = u32::try_from(reserved_kib).unwrap_or(u32::MAX);
+        if needed_kib <= reserved_kib {
+            return true;
+        }
+        let more = Arc::clone(&self.kib).try_acquire_many_owned(needed_kib - reserved_kib);
+        let Ok(more) = more else {
+            return false;
+        };
+        match &mut reservation.kib {
+            Some(permit) => permit.merge(more),
+            None => reservation.kib = Some(more),
+        }
+        true
+    }
+
     /// Adds room for `records` more records to a reservation, or fails at once when the queue
     /// has none.
     pub fn reserve_records(

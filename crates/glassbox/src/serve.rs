@@ -356,6 +356,7 @@ async fn serve_grpc(
 ) -> anyhow::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tonic::transport::Server::builder()
+        .layer(glassbox_ingest::grpc::ReserveLayer::new(ingest.clone()))
         .add_routes(glassbox_ingest::grpc::routes(ingest))
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = shutdown.wait_for(|stop| *stop).await;

@@ -15,6 +15,8 @@ use glassbox_store::{
 };
 use tokio::sync::Semaphore;
 
+mod grpc;
+
 /// A real store whose writes wait until the test opens the gate.
 struct GatedStore {
     inner: SqliteStore,
@@ -273,6 +275,27 @@ async fn post_json(address: std::net::SocketAddr, body: Vec<u8>) -> reqwest::Res
         .send()
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn reservation_grows_only_into_free_room() {
+    let (writer, _gate, _store, _dir) = gated_with(WriterOptions {
+        queue_bytes: 8 * 1024,
+        ..WriterOptions::default()
+    });
+    let mut room = writer.reserve_bytes(2 * 1024).await.unwrap();
+    assert!(writer.grow_bytes(&mut room, 6 * 1024));
+    assert_eq!(writer.queued_bytes(), 6 * 1024);
+
+    let other = writer.reserve_bytes(2 * 1024).await.unwrap();
+    assert!(!writer.grow_bytes(&mut room, 7 * 1024));
+    assert_eq!(writer.queued_bytes(), 8 * 1024);
+    assert!(writer.grow_bytes(&mut room, 1024));
+    assert_eq!(writer.queued_bytes(), 8 * 1024);
+
+    drop(room);
+    drop(other);
+    assert_eq!(writer.queued_bytes(), 0);
 }
 
 #[tokio::test]
