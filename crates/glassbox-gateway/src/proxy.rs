@@ -394,9 +394,15 @@ fn route_error(error: RouteError) -> GatewayError {
 /// Maps a failure to reach the upstream; the message names the upstream, never the URL with
 /// its query, and never a header.
 fn send_error(error: &hyper_util::client::legacy::Error, upstream: &str) -> GatewayError {
-    let cause = std::error::Error::source(error)
-        .map(|source| format!(": {source}"))
-        .unwrap_or_default();
+    // hyper's own message is only "client error". Its sources name the failure, such as
+    // "tcp connect error: Connection refused (os error 111)".
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(error) = source {
+        cause.push_str(": ");
+        cause.push_str(&error.to_string());
+        source = error.source();
+    }
     if cause.contains("timed out") {
         return GatewayError::new(
             StatusCode::GATEWAY_TIMEOUT,

@@ -26,8 +26,9 @@ const MAX_BATCH: usize = 512;
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Batches waiting for their commit at once.
 const WRITES_IN_FLIGHT: usize = 4;
-/// Shortest time between two log lines about lost calls.
-const LOSS_LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// Shortest time between two log lines about lost calls, and between two about failed
+/// upstreams.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Counters of the gateway, shown by the health endpoint.
 #[derive(Debug, Default)]
@@ -42,7 +43,8 @@ pub struct GatewayStats {
     pub lost_store: AtomicU64,
     /// Calls that got an error response, from the upstream or from the gateway.
     pub failed_calls: AtomicU64,
-    losses: LossLog,
+    losses: LogLimiter,
+    upstream_failures: LogLimiter,
 }
 
 /// A snapshot of [`GatewayStats`] for the health endpoint.
@@ -79,31 +81,48 @@ impl GatewayStats {
 
     fn lose(&self, counter: &AtomicU64, count: u64, reason: &str) {
         counter.fetch_add(count, Ordering::Relaxed);
-        self.losses.report(count, reason);
-    }
-}
-
-/// Logs lost calls at most once per [`LOSS_LOG_INTERVAL`], with the count since the last line.
-#[derive(Debug, Default)]
-struct LossLog {
-    last: Mutex<Option<Instant>>,
-    unreported: AtomicU64,
-}
-
-impl LossLog {
-    fn report(&self, count: u64, reason: &str) {
-        let pending = self.unreported.fetch_add(count, Ordering::Relaxed) + count;
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        let due = last.is_none_or(|at| at.elapsed() >= LOSS_LOG_INTERVAL);
-        if due {
-            *last = Some(Instant::now());
-            self.unreported.fetch_sub(pending, Ordering::Relaxed);
+        if let Some(lost) = self.losses.count(count) {
             tracing::error!(
-                lost = pending,
+                lost,
                 reason,
                 "gateway calls succeeded but were not recorded"
             );
         }
+    }
+
+    /// Logs a call that failed because of its upstream (unreachable, too slow, or a body that
+    /// broke off), at most once per interval, with the number of such failures since the last
+    /// line.
+    pub fn upstream_failed(&self, upstream: &str, cause: &str) {
+        if let Some(failures) = self.upstream_failures.count(1) {
+            tracing::warn!(
+                upstream,
+                failures,
+                cause,
+                "gateway calls failed at their upstream"
+            );
+        }
+    }
+}
+
+/// Counts events and lets one log line through per [`LOG_INTERVAL`].
+#[derive(Debug, Default)]
+struct LogLimiter {
+    last: Mutex<Option<Instant>>,
+    unreported: AtomicU64,
+}
+
+impl LogLimiter {
+    /// Counts `count` events; returns the events since the last line when a line is due.
+    fn count(&self, count: u64) -> Option<u64> {
+        let pending = self.unreported.fetch_add(count, Ordering::Relaxed) + count;
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < LOG_INTERVAL) {
+            return None;
+        }
+        *last = Some(Instant::now());
+        self.unreported.fetch_sub(pending, Ordering::Relaxed);
+        Some(pending)
     }
 }
 
@@ -344,6 +363,18 @@ mod tests {
             timings: Timings::default(),
             secrets: Vec::new(),
         }
+    }
+
+    #[test]
+    fn log_limiter_counts_between_lines() {
+        let limiter = LogLimiter::default();
+        assert_eq!(limiter.count(1), Some(1));
+        assert_eq!(limiter.count(2), None);
+        assert_eq!(limiter.count(1), None);
+
+        *limiter.last.lock().unwrap() = Some(Instant::now() - LOG_INTERVAL);
+        assert_eq!(limiter.count(1), Some(4));
+        assert_eq!(limiter.count(1), None);
     }
 
     #[tokio::test]

@@ -57,10 +57,25 @@ impl PendingCall {
             return;
         };
         let total = self.started.elapsed();
+        if let (Some(cause), Some(upstream)) = (upstream_failure(&outcome), &record.upstream) {
+            self.recorder.stats().upstream_failed(&upstream.name, cause);
+        }
         record.outcome = outcome;
         record.timings.total = total;
         record.timings.upstream = self.upstream_sent.map(|sent| total.saturating_sub(sent));
         self.recorder.record(record);
+    }
+}
+
+/// Returns why a call failed at its upstream, for the log, or `None` when it did not.
+fn upstream_failure(outcome: &Outcome) -> Option<&str> {
+    match outcome {
+        Outcome::UpstreamBroke(cause) => Some(cause),
+        Outcome::Rejected {
+            code: "upstream_unreachable" | "upstream_timeout",
+            message,
+        } => Some(message),
+        _ => None,
     }
 }
 
