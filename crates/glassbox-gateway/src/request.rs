@@ -50,6 +50,16 @@ struct StreamOptions {
 
 /// Reads the fields the gateway needs; `model_required` makes a missing model an error.
 pub fn peek(body: &[u8], model_required: bool) -> Result<RequestInfo, BodyError> {
+    // serde would read a JSON array as a struct's fields in order, with a confusing message.
+    let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first.is_some_and(|byte| *byte != b'{')
+        && let Ok(other) = serde_json::from_slice::<Value>(body)
+    {
+        return Err(BodyError::Invalid(format!(
+            "the body must be a JSON object, got {}",
+            type_name(&other)
+        )));
+    }
     let peek: Peek =
         serde_json::from_slice(body).map_err(|error| BodyError::Invalid(error.to_string()))?;
     let model = match peek.model {
@@ -185,6 +195,21 @@ mod tests {
                 .contains("\"model\" must be a string, got a number")
         );
         assert!(matches!(peek(b"[1,2]", true), Err(BodyError::Invalid(_))));
+    }
+
+    #[test]
+    fn peek_rejects_bodies_that_are_not_objects() {
+        for (body, kind) in [
+            (&b"[1,2]"[..], "an array"),
+            (b" \"gpt-4o\"", "a string"),
+            (b"42", "a number"),
+        ] {
+            let error = peek(body, true).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("must be a JSON object, got {kind}")),
+                "{error}"
+            );
+        }
     }
 
     #[test]
