@@ -1,8 +1,8 @@
 //! The OTLP/gRPC receiver: the trace, logs and metrics `Export` services, gzip accepted.
 //!
-//! tonic decodes a request before its handler runs. So that a full write queue costs a
-//! rejected request only its reading, as over OTLP/HTTP, [`ReserveLayer`] reads each export
-//! request's body and reserves its bytes in the queue before tonic decodes it.
+//! tonic decodes a request before its handler runs. [`ReserveLayer`] therefore reads each
+//! export request's body and reserves its bytes in the write queue first, so that a full
+//! queue costs a rejected request only its reading, as over OTLP/HTTP.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,6 +30,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use prost::Message;
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -41,6 +42,44 @@ use crate::writer::{Reservation, WriteError};
 const EXPORT_PATH_PREFIX: &str = "/opentelemetry.proto.collector.";
 /// Bytes of the gRPC frame header before each message: a compression flag and a length.
 const FRAME_HEADER_BYTES: usize = 5;
+/// Seconds a throttled sender is asked to wait, in the status's `RetryInfo`.
+const RETRY_DELAY_SECONDS: i64 = 1;
+
+/// `google.rpc.Status`, sent as `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<ProtoAny>,
+}
+
+/// `google.protobuf.Any`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ProtoAny {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+/// `google.rpc.RetryInfo`: how long the client should wait before it retries.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    retry_delay: Option<ProtoDuration>,
+}
+
+/// `google.protobuf.Duration`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ProtoDuration {
+    #[prost(int64, tag = "1")]
+    seconds: i64,
+    #[prost(int32, tag = "2")]
+    nanos: i32,
+}
 
 /// Builds the gRPC routes of the three services.
 pub fn routes(ingest: Ingest) -> Routes {
@@ -200,13 +239,37 @@ fn status_of(error: IngestError) -> Status {
         IngestError::Write(WriteError::QueueFull { .. } | WriteError::QueueBytesFull { .. }) => {
             // Expected under load, and the sender retries: no warning per request.
             tracing::debug!(error = %message, "OTLP gRPC export throttled");
-            Status::unavailable(message)
+            throttled(message)
         }
         IngestError::Write(_) => {
             tracing::warn!(error = %message, "OTLP gRPC export failed");
             Status::unavailable(message)
         }
     }
+}
+
+/// Returns `UNAVAILABLE` with a `RetryInfo` detail, which OTLP exporters honour as the delay
+/// before their retry.
+fn throttled(message: String) -> Status {
+    let retry_info = RetryInfo {
+        retry_delay: Some(ProtoDuration {
+            seconds: RETRY_DELAY_SECONDS,
+            nanos: 0,
+        }),
+    };
+    let details = RpcStatus {
+        code: tonic::Code::Unavailable as i32,
+        message: message.clone(),
+        details: vec![ProtoAny {
+            type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
+            value: retry_info.encode_to_vec(),
+        }],
+    };
+    Status::with_details(
+        tonic::Code::Unavailable,
+        message,
+        details.encode_to_vec().into(),
+    )
 }
 
 #[tonic::async_trait]
