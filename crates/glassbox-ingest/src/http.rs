@@ -80,6 +80,11 @@ async fn receive(
     encoding: Encoding,
 ) -> Result<Rejections, IngestError> {
     let limit = ingest.options().max_body_bytes;
+    if announces_too_large(headers, limit) {
+        // The client waits for "100 Continue" before it sends the body, so it can be
+        // rejected now without reading it.
+        return Err(DecodeError::TooLarge { limit }.into());
+    }
     let compressed = read_body(body, limit).await?;
     let bytes = glassbox_otlp::decompress(
         &compressed,
@@ -92,22 +97,49 @@ async fn receive(
 
     let submitted = match signal {
         Signal::Traces => {
-            let request = glassbox_otlp::decode_traces(encoding, &bytes)?;
+            let request = glassbox_otlp::decode_traces(encoding, &bytes)
+                .map_err(|error| explain_assumed_protobuf(error, headers))?;
             drop(bytes);
             ingest.submit_traces(room, &request)?
         }
         Signal::Logs => {
-            let request = glassbox_otlp::decode_logs(encoding, &bytes)?;
+            let request = glassbox_otlp::decode_logs(encoding, &bytes)
+                .map_err(|error| explain_assumed_protobuf(error, headers))?;
             drop(bytes);
             ingest.submit_logs(room, &request)?
         }
         Signal::Metrics => {
-            let request = glassbox_otlp::decode_metrics(encoding, &bytes)?;
+            let request = glassbox_otlp::decode_metrics(encoding, &bytes)
+                .map_err(|error| explain_assumed_protobuf(error, headers))?;
             drop(bytes);
             ingest.submit_metrics(room, &request)?
         }
     };
     submitted.wait().await
+}
+
+/// Returns true when the request waits for `100 Continue` and its `Content-Length` is over
+/// `limit`. A body counts against the limit before decompression too.
+fn announces_too_large(headers: &HeaderMap, limit: usize) -> bool {
+    let expects_continue = header_text(headers, header::EXPECT)
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("100-continue"));
+    let length = header_text(headers, header::CONTENT_LENGTH)
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    expects_continue && length.is_some_and(|length| length > limit as u64)
+}
+
+/// Adds to a protobuf error that protobuf was only assumed, when the request named no content
+/// type: a sender of OTLP/JSON without the header would otherwise read a puzzling message.
+fn explain_assumed_protobuf(error: DecodeError, headers: &HeaderMap) -> DecodeError {
+    match error {
+        DecodeError::InvalidProtobuf(message) if !headers.contains_key(header::CONTENT_TYPE) => {
+            DecodeError::InvalidProtobuf(format!(
+                "{message} (the request has no Content-Type header, so protobuf was assumed; \
+                 send Content-Type: application/json for OTLP/JSON)"
+            ))
+        }
+        other => other,
+    }
 }
 
 /// Reads a body of at most `limit` bytes. A larger body is still read and discarded, up to

@@ -337,6 +337,53 @@ async fn full_byte_queue_rejects_before_decoding() {
 }
 
 #[tokio::test]
+async fn missing_content_type_names_assumed_protobuf() {
+    let (writer, _gate, _store, _dir) = gated(1000);
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    let address = serve_ingest(Ingest::new(writer, IngestOptions::default(), enricher)).await;
+
+    // OTLP/JSON sent without a Content-Type header.
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/v1/traces"))
+        .body(chat_fixture())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body = response.bytes().await.unwrap();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("invalid protobuf body"), "{text}");
+    assert!(text.contains("no Content-Type header"), "{text}");
+}
+
+#[tokio::test]
+async fn oversized_expect_continue_gets_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (writer, _gate, _store, _dir) = gated(1000);
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    let options = IngestOptions {
+        max_body_bytes: 1024,
+    };
+    let address = serve_ingest(Ingest::new(writer, options, enricher)).await;
+
+    // Only the head: a client that sends Expect waits for "100 Continue" before its body.
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = "POST /v1/traces HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Type: application/json\r\nContent-Length: 5000\r\n\
+                Expect: 100-continue\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut response))
+        .await
+        .expect("the server answers without the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&response[..read]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
+}
+
+#[tokio::test]
 async fn rejected_requests_give_their_room_back() {
     let (writer, _gate, _store, _dir) = gated(1000);
     let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
