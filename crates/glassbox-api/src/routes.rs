@@ -131,9 +131,14 @@ pub struct Health {
     pub version: &'static str,
     /// Records waiting to be committed.
     pub queued_records: usize,
+    /// Records the write queue takes at most (`ingest.queue_records`).
+    pub queue_capacity_records: usize,
     /// Bytes of the export requests being normalized or waiting to be committed, counted in
     /// whole KiB per request: bodies after decompression, or the protobuf message over gRPC.
+    /// A request larger than the capacity counts as the whole capacity.
     pub queued_bytes: usize,
+    /// Request bytes the write queue takes at most (`ingest.queue_bytes`, in whole KiB).
+    pub queue_capacity_bytes: usize,
     /// Records committed since start.
     pub committed_records: u64,
     /// Export requests rejected because the write queue was full.
@@ -183,7 +188,9 @@ pub async fn health(State(state): State<ApiState>) -> Json<Health> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         queued_records: writer.queued_records(),
+        queue_capacity_records: writer.capacity_records(),
         queued_bytes: writer.queued_bytes(),
+        queue_capacity_bytes: writer.capacity_bytes(),
         committed_records: stats.committed_records.load(Ordering::Relaxed),
         rejected_requests: stats.rejected_full.load(Ordering::Relaxed),
         failed_commits: stats.failed_commits.load(Ordering::Relaxed),

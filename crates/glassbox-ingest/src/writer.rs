@@ -327,6 +327,11 @@ impl BatchWriter {
         (capacity - self.kib.available_permits().min(capacity)) * 1024
     }
 
+    /// Returns the queue's capacity in records.
+    pub fn capacity_records(&self) -> usize {
+        self.capacity
+    }
+
     /// Returns the queue's capacity in bytes.
     pub fn capacity_bytes(&self) -> usize {
         self.capacity_kib as usize * 1024

@@ -656,3 +656,16 @@ async fn custom_prices_and_reprice(server: &Server) {
     assert_eq!(status, 200);
     assert!(list(&server.get_json("/api/v1/prices").await, "api").is_empty());
 }
+
+#[tokio::test]
+async fn health_shows_queue_capacity() {
+    let server = Server::start_in_temp(&[
+        ("GLASSBOX_INGEST__QUEUE_BYTES", "1048576"),
+        ("GLASSBOX_INGEST__QUEUE_RECORDS", "5000"),
+    ]);
+    let health = server.get_json("/api/v1/health").await;
+    assert_eq!(health["queue_capacity_bytes"], 1_048_576, "{health}");
+    assert_eq!(health["queue_capacity_records"], 5000, "{health}");
+    assert_eq!(health["queued_bytes"], 0, "{health}");
+    assert_eq!(health["queued_records"], 0, "{health}");
+}
