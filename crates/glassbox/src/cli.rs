@@ -254,6 +254,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let mut config =
                 config::load(cli.config.as_deref(), flags).context("invalid configuration")?;
+            match cli.config.as_deref() {
+                Some(path) => tracing::info!(path = %path.display(), "configuration file read"),
+                None => tracing::info!(
+                    "no configuration file; defaults, GLASSBOX_* variables and flags apply"
+                ),
+            }
             config.infra.targets.extend(args.scrape);
             config
                 .infra

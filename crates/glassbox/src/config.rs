@@ -245,6 +245,13 @@ impl Config {
 pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Config, Box<figment::Error>> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
     if let Some(file) = file {
+        // figment's own message for a missing file shows a shortened path on a second line.
+        if let Err(error) = std::fs::metadata(file) {
+            return Err(Box::new(figment::Error::from(format!(
+                "cannot read the configuration file {}: {error}",
+                file.display()
+            ))));
+        }
         figment = figment.merge(Toml::file_exact(file));
     }
     figment
@@ -297,6 +304,20 @@ mod tests {
     #![allow(clippy::result_large_err)]
 
     use super::*;
+
+    #[test]
+    fn missing_file_is_named_in_full() {
+        let path = Path::new("/nonexistent-glassbox-dir/glassbox.toml");
+        let error = load(Some(path), FlagOverrides::default()).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains(
+                "cannot read the configuration file /nonexistent-glassbox-dir/glassbox.toml"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "{text}");
+    }
 
     #[test]
     fn defaults_bind_to_loopback() {

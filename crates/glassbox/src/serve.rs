@@ -41,6 +41,12 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(store);
     let enricher = Arc::new(crate::pricing::enricher(&config, store.as_ref()).await?);
 
+    tracing::info!(
+        queue_records = config.ingest.queue_records,
+        queue_bytes = config.ingest.queue_bytes,
+        max_body_bytes = config.ingest.max_body_bytes,
+        "ingest limits"
+    );
     let (writer, writer_task) = BatchWriter::start(
         Arc::clone(&store) as Arc<dyn glassbox_store::WriteStore>,
         WriterOptions {
