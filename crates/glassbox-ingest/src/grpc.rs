@@ -35,6 +35,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
+use crate::rpc::{ProtoAny, ProtoDuration, RETRY_INFO_TYPE_URL, RetryInfo, RpcStatus};
 use crate::service::{Ingest, IngestError};
 use crate::writer::{Reservation, WriteError};
 
@@ -44,42 +45,6 @@ const EXPORT_PATH_PREFIX: &str = "/opentelemetry.proto.collector.";
 const FRAME_HEADER_BYTES: usize = 5;
 /// Seconds a throttled sender is asked to wait, in the status's `RetryInfo`.
 const RETRY_DELAY_SECONDS: i64 = 1;
-
-/// `google.rpc.Status`, sent as `grpc-status-details-bin`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<ProtoAny>,
-}
-
-/// `google.protobuf.Any`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct ProtoAny {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
-}
-
-/// `google.rpc.RetryInfo`: how long the client should wait before it retries.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<ProtoDuration>,
-}
-
-/// `google.protobuf.Duration`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct ProtoDuration {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-    #[prost(int32, tag = "2")]
-    nanos: i32,
-}
 
 /// Builds the gRPC routes of the three services.
 pub fn routes(ingest: Ingest) -> Routes {
@@ -261,7 +226,7 @@ fn throttled(message: String) -> Status {
         code: tonic::Code::Unavailable as i32,
         message: message.clone(),
         details: vec![ProtoAny {
-            type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
+            type_url: RETRY_INFO_TYPE_URL.to_owned(),
             value: retry_info.encode_to_vec(),
         }],
     };

@@ -13,17 +13,9 @@ use prost::Message;
 use serde_json::json;
 
 use crate::convert::Rejections;
+use crate::rpc::RpcStatus;
 use crate::service::{Ingest, IngestError, Signal};
 use crate::writer::WriteError;
-
-/// `google.rpc.Status`, the body of every OTLP failure response.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
 
 /// gRPC status codes used in failure bodies.
 const CODE_INVALID_ARGUMENT: i32 = 3;
@@ -268,7 +260,12 @@ fn failure(encoding: Encoding, error: &IngestError) -> Response {
         tracing::debug!(%status, error = %message, "OTLP export rejected");
     }
     let body = match encoding {
-        Encoding::Protobuf => RpcStatus { code, message }.encode_to_vec(),
+        Encoding::Protobuf => RpcStatus {
+            code,
+            message,
+            details: Vec::new(),
+        }
+        .encode_to_vec(),
         Encoding::Json => json!({"code": code, "message": message})
             .to_string()
             .into_bytes(),

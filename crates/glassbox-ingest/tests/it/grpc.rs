@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::{Buf, BufMut};
 use glassbox_ingest::grpc::{ReserveLayer, routes};
+use glassbox_ingest::rpc::{RETRY_INFO_TYPE_URL, RetryInfo, RpcStatus};
 use glassbox_ingest::{Ingest, IngestOptions, WriterOptions};
 use glassbox_otlp::Encoding;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -16,35 +17,6 @@ use tonic::{Code, Status};
 use super::{chat_fixture, gated_with};
 
 const TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-/// `google.rpc.Status`, as the server sends it in `grpc-status-details-bin`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<ProtoAny>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct ProtoAny {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<ProtoDuration>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct ProtoDuration {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-}
 
 async fn serve_grpc(ingest: Ingest) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -133,10 +105,7 @@ async fn full_queue_rejects_before_decoding() {
     let details = RpcStatus::decode(status.details()).unwrap();
     assert_eq!(details.code, Code::Unavailable as i32);
     assert_eq!(details.details.len(), 1);
-    assert_eq!(
-        details.details[0].type_url,
-        "type.googleapis.com/google.rpc.RetryInfo"
-    );
+    assert_eq!(details.details[0].type_url, RETRY_INFO_TYPE_URL);
     let retry = RetryInfo::decode(details.details[0].value.as_slice()).unwrap();
     assert_eq!(retry.retry_delay.unwrap().seconds, 1);
 

@@ -271,17 +271,8 @@ fn rejected_spans(body: &[u8]) -> anyhow::Result<u64> {
     Ok(u64::try_from(rejected).unwrap_or(0))
 }
 
-/// `google.rpc.Status`, the body of OTLP failure responses.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
-
 fn rpc_message(body: &[u8]) -> String {
-    match RpcStatus::decode(body) {
+    match glassbox_ingest::rpc::RpcStatus::decode(body) {
         Ok(status) if !status.message.is_empty() => status.message,
         _ => String::from_utf8_lossy(body).chars().take(200).collect(),
     }

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use glassbox_ingest::rpc::RpcStatus;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
 use prost::Message;
@@ -12,15 +13,6 @@ use serde_json::Value;
 
 use crate::otlp::{chat_span, encode, int, post, request, span_hex, trace_hex};
 use crate::server::Server;
-
-/// `google.rpc.Status`, the OTLP failure body.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
 
 const PROTOBUF: &str = "application/x-protobuf";
 
