@@ -140,6 +140,35 @@ async fn full_queue_rejects_before_decoding() {
 }
 
 #[tokio::test]
+async fn handler_grows_the_layers_room() {
+    let (writer, gate, _store, _dir) = gated_with(WriterOptions {
+        queue_bytes: 64 * 1024,
+        ..WriterOptions::default()
+    });
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    let ingest = Ingest::new(writer.clone(), IngestOptions::default(), enricher);
+    let address = serve_grpc(ingest).await;
+    let request =
+        glassbox_otlp::decode_traces(Encoding::Json, &chat_fixture()).expect("fixture decodes");
+
+    // Leave exactly the decoded size free. The export fits only if the handler grows the room
+    // the layer reserved for the gzip body, instead of reserving the decoded size again.
+    let decoded_kib = request.encoded_len().div_ceil(1024);
+    let occupied = writer
+        .reserve_bytes((64 - decoded_kib) * 1024)
+        .await
+        .unwrap();
+    gate.add_permits(1);
+    let mut client = TraceServiceClient::connect(format!("http://{address}"))
+        .await
+        .unwrap()
+        .send_compressed(CompressionEncoding::Gzip);
+    client.export(request).await.unwrap();
+    assert_eq!(writer.queued_bytes(), (64 - decoded_kib) * 1024);
+    drop(occupied);
+}
+
+#[tokio::test]
 async fn oversized_message_is_rejected() {
     let (writer, _gate, _store, _dir) = gated_with(WriterOptions::default());
     let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
