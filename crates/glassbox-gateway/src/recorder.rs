@@ -5,12 +5,13 @@
 //! full, or the store refuses or fails a batch, the call has already succeeded for the client:
 //! the loss is counted in [`GatewayStats`] and logged at most once per interval.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use glassbox_enrich::Enricher;
 use glassbox_ingest::BatchWriter;
+use glassbox_ingest::log_limit::LogLimiter;
 use glassbox_store::{WriteBatch, background};
 use serde::Serialize;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -26,9 +27,6 @@ const MAX_BATCH: usize = 512;
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Batches waiting for their commit at once.
 const WRITES_IN_FLIGHT: usize = 4;
-/// Shortest time between two log lines about lost calls, and between two about failed
-/// upstreams.
-const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Counters of the gateway, shown by the health endpoint.
 #[derive(Debug, Default)]
@@ -102,27 +100,6 @@ impl GatewayStats {
                 "gateway calls failed at their upstream"
             );
         }
-    }
-}
-
-/// Counts events and lets one log line through per [`LOG_INTERVAL`].
-#[derive(Debug, Default)]
-struct LogLimiter {
-    last: Mutex<Option<Instant>>,
-    unreported: AtomicU64,
-}
-
-impl LogLimiter {
-    /// Counts `count` events; returns the events since the last line when a line is due.
-    fn count(&self, count: u64) -> Option<u64> {
-        let pending = self.unreported.fetch_add(count, Ordering::Relaxed) + count;
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < LOG_INTERVAL) {
-            return None;
-        }
-        *last = Some(Instant::now());
-        self.unreported.fetch_sub(pending, Ordering::Relaxed);
-        Some(pending)
     }
 }
 
@@ -363,18 +340,6 @@ mod tests {
             timings: Timings::default(),
             secrets: Vec::new(),
         }
-    }
-
-    #[test]
-    fn log_limiter_counts_between_lines() {
-        let limiter = LogLimiter::default();
-        assert_eq!(limiter.count(1), Some(1));
-        assert_eq!(limiter.count(2), None);
-        assert_eq!(limiter.count(1), None);
-
-        *limiter.last.lock().unwrap() = Some(Instant::now() - LOG_INTERVAL);
-        assert_eq!(limiter.count(1), Some(4));
-        assert_eq!(limiter.count(1), None);
     }
 
     #[tokio::test]

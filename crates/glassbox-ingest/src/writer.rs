@@ -11,6 +11,8 @@ use std::time::Duration;
 use glassbox_store::{StoreError, WriteBatch, WriteStore, WriteSummary};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
+use crate::log_limit::LogLimiter;
+
 /// The reason a batch was not committed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -81,6 +83,23 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     /// Transactions that failed.
     pub failed_commits: AtomicU64,
+    rejections: LogLimiter,
+}
+
+impl WriterStats {
+    /// Counts a request rejected because the queue was full, and logs the rejections at a
+    /// bounded pace. Each gets 429 or `UNAVAILABLE` and its sender retries it, but an operator
+    /// should learn that the server is refusing data.
+    fn reject(&self, queue: &str) {
+        self.rejected_full.fetch_add(1, Ordering::Relaxed);
+        if let Some(rejected) = self.rejections.count(1) {
+            tracing::warn!(
+                rejected,
+                queue,
+                "write queue full: requests rejected for their senders to retry"
+            );
+        }
+    }
 }
 
 struct Job {
@@ -200,7 +219,7 @@ impl BatchWriter {
                 .and_then(Result::ok)
         };
         let Some(permit) = permit else {
-            self.stats.rejected_full.fetch_add(1, Ordering::Relaxed);
+            self.stats.reject("queue_bytes");
             return Err(WriteError::QueueBytesFull {
                 capacity_bytes: self.capacity_bytes(),
             });
@@ -258,7 +277,7 @@ impl BatchWriter {
         let permit = Arc::clone(&self.permits)
             .try_acquire_many_owned(count)
             .map_err(|_| {
-                self.stats.rejected_full.fetch_add(1, Ordering::Relaxed);
+                self.stats.reject("queue_records");
                 WriteError::QueueFull {
                     capacity: self.capacity,
                 }
