@@ -245,7 +245,7 @@ impl TraceService for Receiver {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let rejections = self
             .ingest
-            .export_traces_in(reserved(&request), request.get_ref())
+            .export_traces(reserved(&request), request.get_ref())
             .await
             .map_err(status_of)?;
         Ok(Response::new(ExportTraceServiceResponse {
@@ -265,7 +265,7 @@ impl LogsService for Receiver {
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let rejections = self
             .ingest
-            .export_logs_in(reserved(&request), request.get_ref())
+            .export_logs(reserved(&request), request.get_ref())
             .await
             .map_err(status_of)?;
         Ok(Response::new(ExportLogsServiceResponse {
@@ -285,7 +285,7 @@ impl MetricsService for Receiver {
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let rejections = self
             .ingest
-            .export_metrics_in(reserved(&request), request.get_ref())
+            .export_metrics(reserved(&request), request.get_ref())
             .await
             .map_err(status_of)?;
         Ok(Response::new(ExportMetricsServiceResponse {

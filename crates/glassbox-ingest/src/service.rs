@@ -102,8 +102,9 @@ impl Ingest {
         &self.writer
     }
 
-    /// Returns `reserved` grown to `bytes`, or, when the queue has no room for the growth now, a
-    /// new reservation for all of them, which may wait as [`BatchWriter::reserve_bytes`] does.
+    /// Returns `reserved` grown to `bytes`. When the queue has no room for the growth now, it
+    /// returns a new reservation for all of them, which may wait as
+    /// [`BatchWriter::reserve_bytes`] does.
     async fn room_for(
         &self,
         reserved: Option<Reservation>,
@@ -132,16 +133,9 @@ impl Ingest {
     }
 
     /// Normalizes and commits a trace export; returns the spans that were rejected.
+    /// `reserved` is room a receiver took before decoding the request, grown here to its
+    /// decoded size.
     pub async fn export_traces(
-        &self,
-        request: &ExportTraceServiceRequest,
-    ) -> Result<Rejections, IngestError> {
-        self.export_traces_in(None, request).await
-    }
-
-    /// Commits a trace export in room that a receiver may have reserved before decoding
-    /// it, grown to the request's decoded size.
-    pub async fn export_traces_in(
         &self,
         reserved: Option<Reservation>,
         request: &ExportTraceServiceRequest,
@@ -170,16 +164,9 @@ impl Ingest {
     }
 
     /// Commits a logs export, GenAI events included; returns the records that were rejected.
+    /// `reserved` is room a receiver took before decoding the request, grown here to its
+    /// decoded size.
     pub async fn export_logs(
-        &self,
-        request: &ExportLogsServiceRequest,
-    ) -> Result<Rejections, IngestError> {
-        self.export_logs_in(None, request).await
-    }
-
-    /// Commits a log export in room that a receiver may have reserved before decoding
-    /// it, grown to the request's decoded size.
-    pub async fn export_logs_in(
         &self,
         reserved: Option<Reservation>,
         request: &ExportLogsServiceRequest,
@@ -206,16 +193,9 @@ impl Ingest {
     }
 
     /// Commits a metrics export; returns the data points that were rejected.
+    /// `reserved` is room a receiver took before decoding the request, grown here to its
+    /// decoded size.
     pub async fn export_metrics(
-        &self,
-        request: &ExportMetricsServiceRequest,
-    ) -> Result<Rejections, IngestError> {
-        self.export_metrics_in(None, request).await
-    }
-
-    /// Commits a metrics export in room that a receiver may have reserved before decoding
-    /// it, grown to the request's decoded size.
-    pub async fn export_metrics_in(
         &self,
         reserved: Option<Reservation>,
         request: &ExportMetricsServiceRequest,

@@ -164,7 +164,7 @@ async fn send_in_process(
     request: &ExportTraceServiceRequest,
 ) -> anyhow::Result<Delivery> {
     for _ in 0..MAX_ATTEMPTS {
-        match ingest.export_traces(request).await {
+        match ingest.export_traces(None, request).await {
             Ok(rejections) => {
                 let rejected_spans = u64::try_from(rejections.count).unwrap_or(0);
                 return Ok(Delivery::Accepted { rejected_spans });
