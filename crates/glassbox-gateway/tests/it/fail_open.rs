@@ -69,6 +69,24 @@ async fn call(harness: &Harness) {
     response.bytes().await.unwrap();
 }
 
+/// Starts a gateway over a store whose commits wait until permits are added to the returned
+/// gate.
+async fn over_stuck_store(config: GatewayConfig) -> (Harness, Arc<Semaphore>) {
+    let gate = Arc::new(Semaphore::new(0));
+    let store = Arc::new(TroubledStore {
+        fail: false,
+        gate: Arc::clone(&gate),
+    });
+    let harness = Harness::over(
+        store,
+        config,
+        MockOptions::default(),
+        WriterOptions::default(),
+    )
+    .await;
+    (harness, gate)
+}
+
 #[tokio::test]
 async fn failing_store_loses_spans_but_not_calls() {
     let store = Arc::new(TroubledStore {
@@ -93,21 +111,10 @@ async fn failing_store_loses_spans_but_not_calls() {
 
 #[tokio::test]
 async fn full_record_queue_loses_spans_but_not_calls() {
-    let gate = Arc::new(Semaphore::new(0));
-    let store = Arc::new(TroubledStore {
-        fail: false,
-        gate: Arc::clone(&gate),
-    });
-    let config = GatewayConfig {
+    let (harness, gate) = over_stuck_store(GatewayConfig {
         record_queue: 1,
         ..GatewayConfig::default()
-    };
-    let harness = Harness::over(
-        store,
-        config,
-        MockOptions::default(),
-        WriterOptions::default(),
-    )
+    })
     .await;
     // Calls further apart than the recorder's batching wait each make a batch of their own.
     // With the store stuck, a few batches wait for their commit, one waits in the queue, and
@@ -128,21 +135,10 @@ async fn full_record_queue_loses_spans_but_not_calls() {
 
 #[tokio::test]
 async fn record_queue_bytes_lose_spans_only() {
-    let gate = Arc::new(Semaphore::new(0));
-    let store = Arc::new(TroubledStore {
-        fail: false,
-        gate: Arc::clone(&gate),
-    });
-    let config = GatewayConfig {
+    let (harness, gate) = over_stuck_store(GatewayConfig {
         record_queue_bytes: 4096,
         ..GatewayConfig::default()
-    };
-    let harness = Harness::over(
-        store,
-        config,
-        MockOptions::default(),
-        WriterOptions::default(),
-    )
+    })
     .await;
     let prompt = "a long question ".repeat(200);
     let large_call = || async {

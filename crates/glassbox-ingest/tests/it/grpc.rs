@@ -2,7 +2,6 @@
 //! before tonic decodes it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::{Buf, BufMut};
 use glassbox_ingest::grpc::{ReserveLayer, routes};
@@ -14,7 +13,7 @@ use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Code, Status};
 
-use super::{chat_fixture, gated_with};
+use super::{chat_fixture, gated_with, ingest_over};
 
 const TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -90,9 +89,7 @@ async fn full_queue_rejects_before_decoding() {
         queue_bytes: 64 * 1024,
         ..WriterOptions::default()
     });
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
-    let ingest = Ingest::new(writer.clone(), IngestOptions::default(), enricher);
-    let address = serve_grpc(ingest).await;
+    let address = serve_grpc(ingest_over(&writer, IngestOptions::default())).await;
     let occupied = writer.reserve_bytes(64 * 1024).await.unwrap();
 
     // Not protobuf: a full queue rejects it before tonic decodes it.
@@ -145,9 +142,7 @@ async fn handler_grows_the_layers_room() {
         queue_bytes: 64 * 1024,
         ..WriterOptions::default()
     });
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
-    let ingest = Ingest::new(writer.clone(), IngestOptions::default(), enricher);
-    let address = serve_grpc(ingest).await;
+    let address = serve_grpc(ingest_over(&writer, IngestOptions::default())).await;
     let request =
         glassbox_otlp::decode_traces(Encoding::Json, &chat_fixture()).expect("fixture decodes");
 
@@ -171,11 +166,10 @@ async fn handler_grows_the_layers_room() {
 #[tokio::test]
 async fn oversized_message_is_rejected() {
     let (writer, _gate, _store, _dir) = gated_with(WriterOptions::default());
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
     let options = IngestOptions {
         max_body_bytes: 1024,
     };
-    let address = serve_grpc(Ingest::new(writer.clone(), options, enricher)).await;
+    let address = serve_grpc(ingest_over(&writer, options)).await;
 
     let status = export_raw(address, vec![0; 4096]).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");

@@ -136,8 +136,7 @@ async fn batch_larger_than_queue_is_rejected() {
 #[tokio::test]
 async fn http_answers_429_with_retry_after_when_full() {
     let (writer, gate, _store, _dir) = gated(1);
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
-    let ingest = Ingest::new(writer.clone(), IngestOptions::default(), enricher);
+    let ingest = ingest_over(&writer, IngestOptions::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum_serve(listener, glassbox_ingest::http::router(ingest)).await });
@@ -252,6 +251,12 @@ async fn oversized_request_gives_up_after_its_wait() {
 }
 
 /// Starts the OTLP/HTTP receiver over `ingest` on a loopback port.
+/// Returns the receivers' state over `writer`, with no model prices.
+fn ingest_over(writer: &BatchWriter, options: IngestOptions) -> Ingest {
+    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
+    Ingest::new(writer.clone(), options, enricher)
+}
+
 async fn serve_ingest(ingest: Ingest) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -304,13 +309,7 @@ async fn full_byte_queue_rejects_before_decoding() {
         queue_bytes: 64 * 1024,
         ..WriterOptions::default()
     });
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
-    let address = serve_ingest(Ingest::new(
-        writer.clone(),
-        IngestOptions::default(),
-        enricher,
-    ))
-    .await;
+    let address = serve_ingest(ingest_over(&writer, IngestOptions::default())).await;
     let occupied = writer.reserve_bytes(64 * 1024).await.unwrap();
 
     // Not even valid JSON: a full queue rejects the request before its body is decoded.
@@ -339,8 +338,7 @@ async fn full_byte_queue_rejects_before_decoding() {
 #[tokio::test]
 async fn missing_content_type_names_assumed_protobuf() {
     let (writer, _gate, _store, _dir) = gated(1000);
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
-    let address = serve_ingest(Ingest::new(writer, IngestOptions::default(), enricher)).await;
+    let address = serve_ingest(ingest_over(&writer, IngestOptions::default())).await;
 
     // OTLP/JSON sent without a Content-Type header.
     let response = reqwest::Client::new()
@@ -361,11 +359,10 @@ async fn oversized_expect_continue_gets_413() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let (writer, _gate, _store, _dir) = gated(1000);
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
     let options = IngestOptions {
         max_body_bytes: 1024,
     };
-    let address = serve_ingest(Ingest::new(writer, options, enricher)).await;
+    let address = serve_ingest(ingest_over(&writer, options)).await;
 
     // Only the head: a client that sends Expect waits for "100 Continue" before its body.
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -386,13 +383,7 @@ async fn oversized_expect_continue_gets_413() {
 #[tokio::test]
 async fn rejected_requests_give_their_room_back() {
     let (writer, _gate, _store, _dir) = gated(1000);
-    let enricher = Arc::new(glassbox_enrich::Enricher::new(Vec::new()).unwrap());
-    let address = serve_ingest(Ingest::new(
-        writer.clone(),
-        IngestOptions::default(),
-        enricher,
-    ))
-    .await;
+    let address = serve_ingest(ingest_over(&writer, IngestOptions::default())).await;
 
     let response = post_json(address, b"{not json".to_vec()).await;
     assert_eq!(response.status(), 400);
