@@ -102,8 +102,8 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
-/// Writes out a configuration tuned as for a production reverse proxy: upstream connections
-/// kept alive, no access log, and bodies passed on as they arrive.
+/// Returns the text of a configuration tuned as for a production reverse proxy: upstream
+/// connections kept alive, no access log, and bodies passed on as they arrive.
 fn configuration(dir: &Path, listen: SocketAddr, target: SocketAddr) -> String {
     let dir = dir.display();
     format!(

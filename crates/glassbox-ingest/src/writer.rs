@@ -197,9 +197,10 @@ impl BatchWriter {
     /// [`BatchWriter::reserve_records`] before they normalize it, so that a full queue costs a
     /// rejected request little. Dropping the reservation gives the room back.
     ///
-    /// A request at least as large as the whole budget takes all of it: it waits up to
-    /// [`WriterOptions::oversized_wait`] for the queue to empty, while requests that arrive
-    /// after it are rejected, so that a steady flow of small requests cannot lock it out.
+    /// A request at least as large as the whole budget takes all of it. It waits up to
+    /// [`WriterOptions::oversized_wait`] for the queue to empty, and requests that arrive
+    /// after it are rejected meanwhile, so that a steady flow of small requests cannot lock
+    /// it out.
     pub async fn reserve_bytes(&self, request_bytes: usize) -> Result<Reservation, WriteError> {
         let mut reservation = Reservation::default();
         if request_bytes == 0 {
