@@ -15,7 +15,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
-use crate::client::UpstreamClient;
+use crate::client::{ClientError, ResponseBody, UpstreamClient};
 use crate::config::Dialect;
 use crate::endpoint::Endpoint;
 use crate::error::GatewayError;
@@ -266,7 +266,7 @@ fn upstream_request(
 
 fn respond(
     gateway: &Gateway,
-    response: axum::http::Response<hyper::body::Incoming>,
+    response: axum::http::Response<ResponseBody>,
     ask_usage: bool,
     mut pending: Option<PendingCall>,
 ) -> Response {
@@ -393,9 +393,9 @@ fn route_error(error: RouteError) -> GatewayError {
 
 /// Maps a failure to reach the upstream; the message names the upstream, never the URL with
 /// its query, and never a header.
-fn send_error(error: &hyper_util::client::legacy::Error, upstream: &str) -> GatewayError {
-    // hyper's own message is only "client error". Its sources name the failure, such as
-    // "tcp connect error: Connection refused (os error 111)".
+fn send_error(error: &ClientError, upstream: &str) -> GatewayError {
+    // The error's own message only says which step failed. Its sources name the failure, such
+    // as "tcp connect error: Connection refused (os error 111)".
     let mut cause = String::new();
     let mut source = std::error::Error::source(error);
     while let Some(error) = source {

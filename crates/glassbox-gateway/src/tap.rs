@@ -116,6 +116,8 @@ pub struct Tap {
     done: bool,
     /// An upstream error to end the body with, after the bytes that came before it.
     pending_error: Option<String>,
+    /// True once the body has yielded nothing for one poll with `pending_error` set.
+    error_held: bool,
 }
 
 impl Tap {
@@ -137,7 +139,22 @@ impl Tap {
             passed_bytes: 0,
             done: false,
             pending_error: None,
+            error_held: false,
         }
+    }
+
+    /// Ends the body with the upstream's error, after one poll that yields nothing. The bytes
+    /// before the error may have come in the same read and still wait in the server's write
+    /// buffer, which an error discards; the empty poll lets the server send them first.
+    fn poll_error(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if !self.error_held {
+            self.error_held = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.done = true;
+        let cause = self.pending_error.take().unwrap_or_default();
+        Poll::Ready(Some(Err(io::Error::other(cause))))
     }
 
     fn capture(&mut self, chunk: &Bytes) {
@@ -185,9 +202,8 @@ impl Stream for Tap {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(cause) = this.pending_error.take() {
-            this.done = true;
-            return Poll::Ready(Some(Err(io::Error::other(cause))));
+        if this.pending_error.is_some() {
+            return this.poll_error(cx);
         }
         if this.done {
             return Poll::Ready(None);
@@ -207,13 +223,13 @@ impl Stream for Tap {
                 Poll::Ready(Some(Err(error))) => {
                     let cause = describe(&error);
                     this.finish(Outcome::UpstreamBroke(cause.clone()));
+                    this.done = false;
+                    this.pending_error = Some(cause);
                     // What arrived before the error still goes out; the error ends the body next.
                     if !out.is_empty() {
-                        this.pending_error = Some(cause);
-                        this.done = false;
                         return Poll::Ready(Some(Ok(out.freeze())));
                     }
-                    return Poll::Ready(Some(Err(io::Error::other(cause))));
+                    return this.poll_error(cx);
                 }
                 Poll::Ready(None) => {
                     if let Some(rest) = this.stripper.as_mut().map(UsageStripper::finish) {

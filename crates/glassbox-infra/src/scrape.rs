@@ -201,8 +201,8 @@ impl Scraper {
     }
 }
 
-/// Describes a client error with its cause, since hyper's own message is only "client error".
-fn describe(error: &hyper_util::client::legacy::Error) -> String {
+/// Describes a client error with its causes, since its own message only says which step failed.
+fn describe(error: &glassbox_gateway::client::ClientError) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

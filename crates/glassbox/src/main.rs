@@ -5,6 +5,7 @@ mod config;
 mod data_lock;
 mod demo;
 mod experiment;
+mod http;
 mod listener;
 mod maintenance;
 mod pricing;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
 use glassbox_api::ApiState;
 use glassbox_gateway::Gateway;
 use glassbox_infra::Infra;
@@ -340,17 +339,9 @@ fn local(listener: &TcpListener) -> String {
 async fn serve_http(
     listener: TcpListener,
     router: Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    // Streamed responses go out in small writes. Without TCP_NODELAY each would wait for the
-    // client's delayed acknowledgement of the previous one.
-    let listener = listener.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
+    crate::http::serve(listener, router, shutdown)
         .await
         .context("HTTP server failed")
 }
