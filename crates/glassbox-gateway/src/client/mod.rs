@@ -207,10 +207,16 @@ mod tests {
     use super::*;
 
     const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+    /// The same answer in chunks, as streams come.
+    const CHUNKED: &[u8] =
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n";
 
-    /// Starts an upstream that answers every request with `ANSWER`, and closes each connection
+    /// Starts an upstream that answers every request with `answer`, and closes each connection
     /// after its first answer when `close_after_answer`. Returns its URL and its accept count.
-    async fn upstream(close_after_answer: bool) -> (String, Arc<AtomicUsize>) {
+    async fn upstream(
+        answer: &'static [u8],
+        close_after_answer: bool,
+    ) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/v1/models", listener.local_addr().unwrap());
         let accepted = Arc::new(AtomicUsize::new(0));
@@ -219,13 +225,13 @@ mod tests {
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(answer(stream, close_after_answer));
+                tokio::spawn(serve(stream, answer, close_after_answer));
             }
         });
         (url, accepted)
     }
 
-    async fn answer(mut stream: TcpStream, close_after_answer: bool) {
+    async fn serve(mut stream: TcpStream, answer: &[u8], close_after_answer: bool) {
         let mut received = Vec::new();
         let mut buffer = [0; 1024];
         loop {
@@ -238,7 +244,7 @@ mod tests {
             received.extend_from_slice(&buffer[..read]);
             if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
                 received.drain(..end + 4);
-                stream.write_all(ANSWER).await.unwrap();
+                stream.write_all(answer).await.unwrap();
                 if close_after_answer {
                     return;
                 }
@@ -255,21 +261,23 @@ mod tests {
 
     #[tokio::test]
     async fn calls_in_turn_share_one_connection() {
-        let (url, accepted) = upstream(false).await;
-        let client = build(Duration::from_secs(5)).unwrap();
+        for answer in [ANSWER, CHUNKED] {
+            let (url, accepted) = upstream(answer, false).await;
+            let client = build(Duration::from_secs(5)).unwrap();
 
-        for _ in 0..3 {
-            assert_eq!(get(&client, &url).await, "hello");
+            for _ in 0..3 {
+                assert_eq!(get(&client, &url).await, "hello");
+            }
+
+            assert_eq!(accepted.load(Ordering::SeqCst), 1);
+            let key = pool_key(&url.parse().unwrap()).unwrap();
+            assert_eq!(client.pool.idle_count(&key), 1);
         }
-
-        assert_eq!(accepted.load(Ordering::SeqCst), 1);
-        let key = pool_key(&url.parse().unwrap()).unwrap();
-        assert_eq!(client.pool.idle_count(&key), 1);
     }
 
     #[tokio::test]
     async fn connection_closed_while_idle_is_replaced() {
-        let (url, accepted) = upstream(true).await;
+        let (url, accepted) = upstream(ANSWER, true).await;
         let client = build(Duration::from_secs(5)).unwrap();
 
         assert_eq!(get(&client, &url).await, "hello");
