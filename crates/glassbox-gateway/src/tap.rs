@@ -145,7 +145,7 @@ impl Tap {
 
     /// Ends the body with the upstream's error, after one poll that yields nothing. The bytes
     /// before the error may have come in the same read and still wait in the server's write
-    /// buffer, which an error discards; the empty poll lets the server send them first.
+    /// buffer. An error discards that buffer, so the empty poll lets the server send them first.
     fn poll_error(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         if !self.error_held {
             self.error_held = true;

@@ -1,6 +1,7 @@
-//! The HTTP client that talks to upstreams: HTTP/1.1 with idle connections kept for reuse,
-//! TLS through rustls with the operating system's root certificates (the bundled Mozilla roots
-//! when the system has none), no proxy taken from the environment, and no redirects followed.
+//! The HTTP client that talks to upstreams: HTTP/1.1 with idle connections kept for reuse. TLS
+//! goes through rustls with the operating system's root certificates, or the bundled Mozilla
+//! roots when the system has none. No proxy is taken from the environment, and no redirect is
+//! followed.
 //!
 //! A call drives its upstream connection from its own task: the request is written, and the
 //! response read, by the task that serves the client. A connection with a task of its own
@@ -58,7 +59,7 @@ impl fmt::Debug for UpstreamClient {
     }
 }
 
-/// Why a request got no response.
+/// The reason a request got no response.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The URL has no scheme or no host.
@@ -102,7 +103,7 @@ fn connector(http: HttpConnector) -> Result<HttpsConnector<HttpConnector>, Strin
 
 impl UpstreamClient {
     /// Sends `request`, whose URI must be absolute, on an idle connection to its upstream or
-    /// a new one. The response body holds the connection until it has been read to its end.
+    /// a new one. The response body keeps the connection until it has been read to its end.
     pub async fn request(
         &self,
         request: Request<Full<Bytes>>,
@@ -206,16 +207,17 @@ mod tests {
 
     use super::*;
 
-    const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
-    /// The same answer in chunks, as streams come.
+    const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+    /// The same response in chunks, as streams arrive.
     const CHUNKED: &[u8] =
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n";
 
-    /// Starts an upstream that answers every request with `answer`, and closes each connection
-    /// after its first answer when `close_after_answer`. Returns its URL and its accept count.
+    /// Starts an upstream that sends `response` to every request, and closes each connection
+    /// after its first response when `close_after_response`. Returns its URL and its accept
+    /// count.
     async fn upstream(
-        answer: &'static [u8],
-        close_after_answer: bool,
+        response: &'static [u8],
+        close_after_response: bool,
     ) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/v1/models", listener.local_addr().unwrap());
@@ -225,13 +227,13 @@ mod tests {
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(stream, answer, close_after_answer));
+                tokio::spawn(serve(stream, response, close_after_response));
             }
         });
         (url, accepted)
     }
 
-    async fn serve(mut stream: TcpStream, answer: &[u8], close_after_answer: bool) {
+    async fn serve(mut stream: TcpStream, response: &[u8], close_after_response: bool) {
         let mut received = Vec::new();
         let mut buffer = [0; 1024];
         loop {
@@ -244,8 +246,8 @@ mod tests {
             received.extend_from_slice(&buffer[..read]);
             if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
                 received.drain(..end + 4);
-                stream.write_all(answer).await.unwrap();
-                if close_after_answer {
+                stream.write_all(response).await.unwrap();
+                if close_after_response {
                     return;
                 }
             }
@@ -261,8 +263,8 @@ mod tests {
 
     #[tokio::test]
     async fn calls_in_turn_share_one_connection() {
-        for answer in [ANSWER, CHUNKED] {
-            let (url, accepted) = upstream(answer, false).await;
+        for response in [RESPONSE, CHUNKED] {
+            let (url, accepted) = upstream(response, false).await;
             let client = build(Duration::from_secs(5)).unwrap();
 
             for _ in 0..3 {
@@ -277,7 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn connection_closed_while_idle_is_replaced() {
-        let (url, accepted) = upstream(ANSWER, true).await;
+        let (url, accepted) = upstream(RESPONSE, true).await;
         let client = build(Duration::from_secs(5)).unwrap();
 
         assert_eq!(get(&client, &url).await, "hello");
@@ -300,7 +302,7 @@ mod tests {
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhalf")
                 .await
                 .unwrap();
-            // The client's end of the connection closes: the read sees end of file.
+            // The client's end of the connection closes, so the read returns end of file.
             stream.read(&mut buffer).await.unwrap()
         });
         let client = build(Duration::from_secs(5)).unwrap();
@@ -317,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn origin_form_keeps_path_and_query_and_sets_host() {
+    fn origin_form_sets_path_and_host() {
         let request = Request::get("https://api.example.com:443/v1/chat?x=1")
             .body(Full::new(Bytes::new()))
             .unwrap();

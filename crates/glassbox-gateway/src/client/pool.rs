@@ -1,8 +1,8 @@
 //! Upstream connections and the idle ones kept for reuse.
 //!
-//! A connection has no task of its own. Whoever holds it (a call waiting for its response, or
-//! the response body being read) polls it, so its reads and writes happen on the task that
-//! serves the call. Idle connections are not polled at all; a connection the upstream closed
+//! A connection has no task of its own. Its holder (a call waiting for its response, or the
+//! response body being read) polls it, so its reads and writes happen on the task that serves
+//! the call. Idle connections are not polled at all; a connection the upstream closed
 //! meanwhile is noticed when it is taken out.
 
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ impl Conn {
     }
 }
 
-/// Where a connection leads: scheme and authority.
+/// The destination of a connection: scheme and authority.
 pub(crate) type PoolKey = (http::uri::Scheme, http::uri::Authority);
 
 /// An idle connection and when it became idle.

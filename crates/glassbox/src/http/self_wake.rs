@@ -6,8 +6,8 @@
 //! sender, which is the same connection. Tokio treats a task woken during its own poll like a
 //! task that yielded: it queues the task behind the others and wakes an idle worker to steal
 //! it. On a small machine that costs a thread wake-up, and often a move to the other worker,
-//! for every request. Polling again at once keeps the request on the worker that holds its
-//! data.
+//! for every request. Polling again at once keeps the request on the worker that already has
+//! its data in cache.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +46,7 @@ pub(crate) struct RepollOnSelfWake<F> {
     waker: Waker,
 }
 
-/// What the wrapped future's waker shares with the wrapper.
+/// State shared by the wrapper and the wrapped future's waker.
 struct Shared {
     state: AtomicU8,
     /// The waker of the task that polled the wrapper last.
