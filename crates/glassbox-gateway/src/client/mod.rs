@@ -14,7 +14,7 @@ mod pool;
 use std::fmt;
 use std::future::poll_fn;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -34,6 +34,8 @@ use pool::{Conn, Pool, PoolKey};
 
 /// Idle connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How often idle connections are checked for their timeout and for a close by the upstream.
+const POOL_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// Idle connections kept per upstream. A burst can open thousands; keeping them all would keep
 /// their buffers too.
 const POOL_MAX_IDLE: usize = 256;
@@ -73,17 +75,34 @@ pub enum ClientError {
     Request(#[source] hyper::Error),
 }
 
-/// Builds the client.
+/// Builds the client. Inside a Tokio runtime, a task closes idle connections that timed out
+/// or that their upstream closed, until the client and its clones are dropped.
 pub fn build(connect_timeout: Duration) -> Result<UpstreamClient, String> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
 
+    let pool = Arc::new(Pool::new(POOL_MAX_IDLE, POOL_IDLE_TIMEOUT));
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(sweep(Arc::downgrade(&pool)));
+    }
     Ok(UpstreamClient {
         connector: connector(http)?,
-        pool: Arc::new(Pool::new(POOL_MAX_IDLE, POOL_IDLE_TIMEOUT)),
+        pool,
     })
+}
+
+async fn sweep(pool: Weak<Pool>) {
+    let mut interval = tokio::time::interval(POOL_SWEEP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        pool.sweep();
+    }
 }
 
 #[expect(
@@ -288,6 +307,45 @@ mod tests {
         assert_eq!(get(&client, &url).await, "hello");
 
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn sweep_closes_connections_the_upstream_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/models", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0; 1024];
+            let _ = stream.read(&mut buffer).await.unwrap();
+            stream.write_all(RESPONSE).await.unwrap();
+            // Close only once the connection waits in the pool.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        });
+        let client = build(Duration::from_secs(5)).unwrap();
+        let key = pool_key(&url.parse().unwrap()).unwrap();
+        assert_eq!(get(&client, &url).await, "hello");
+        assert_eq!(client.pool.idle_count(&key), 1);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+
+        client.pool.sweep();
+
+        assert_eq!(client.pool.idle_count(&key), 0);
+    }
+
+    #[tokio::test]
+    async fn sweep_closes_connections_past_the_idle_timeout() {
+        let (url, _) = upstream(RESPONSE, false).await;
+        let mut client = build(Duration::from_secs(5)).unwrap();
+        client.pool = Arc::new(Pool::new(POOL_MAX_IDLE, Duration::from_millis(300)));
+        let key = pool_key(&url.parse().unwrap()).unwrap();
+        assert_eq!(get(&client, &url).await, "hello");
+
+        client.pool.sweep();
+        assert_eq!(client.pool.idle_count(&key), 1);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        client.pool.sweep();
+
+        assert_eq!(client.pool.idle_count(&key), 0);
     }
 
     #[tokio::test]

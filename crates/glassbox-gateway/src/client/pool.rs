@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -130,6 +130,23 @@ impl Pool {
             conn,
             since: Instant::now(),
         });
+    }
+
+    /// Closes the idle connections that have waited longer than the idle timeout or that the
+    /// upstream has closed, so that their sockets do not linger while no call comes.
+    pub(crate) fn sweep(&self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for list in idle.values_mut() {
+            list.retain_mut(|entry| {
+                entry.conn.drive(&mut cx);
+                entry.since.elapsed() < self.idle_timeout && entry.conn.reusable()
+            });
+        }
+        idle.retain(|_, list| !list.is_empty());
     }
 
     /// Idle connections to `key`, for tests.
