@@ -5,8 +5,9 @@
 //! full, or the store refuses or fails a batch, the call has already succeeded for the client:
 //! the loss is counted in [`GatewayStats`] and logged at most once per interval.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use glassbox_enrich::Enricher;
@@ -42,7 +43,8 @@ pub struct GatewayStats {
     /// Calls that got an error response, from the upstream or from the gateway.
     pub failed_calls: AtomicU64,
     losses: LogLimiter,
-    upstream_failures: LogLimiter,
+    /// A limiter per upstream name, so that one upstream's failures never hide another's.
+    upstream_failures: Mutex<HashMap<String, LogLimiter>>,
 }
 
 /// A snapshot of [`GatewayStats`] for the health endpoint.
@@ -89,17 +91,24 @@ impl GatewayStats {
     }
 
     /// Logs a call that failed because of its upstream (unreachable, too slow, or a body that
-    /// broke off), at most once per interval, with the number of such failures since the last
-    /// line.
-    pub fn upstream_failed(&self, upstream: &str, cause: &str) {
-        if let Some(failures) = self.upstream_failures.count(1) {
-            tracing::warn!(
-                upstream,
-                failures,
-                cause,
-                "gateway calls failed at their upstream"
-            );
-        }
+    /// broke off), at most once per interval and upstream, with the number of that upstream's
+    /// failures since its last line. Returns true when it logged a line.
+    pub fn upstream_failed(&self, upstream: &str, cause: &str) -> bool {
+        let mut limiters = self
+            .upstream_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let limiter = limiters.entry(upstream.to_owned()).or_default();
+        let Some(failures) = limiter.count(1) else {
+            return false;
+        };
+        tracing::warn!(
+            upstream,
+            failures,
+            cause,
+            "gateway calls failed at their upstream"
+        );
+        true
     }
 }
 
@@ -340,6 +349,16 @@ mod tests {
             timings: Timings::default(),
             secrets: Vec::new(),
         }
+    }
+
+    #[test]
+    fn each_upstream_gets_its_own_failure_line() {
+        let stats = GatewayStats::default();
+
+        assert!(stats.upstream_failed("openai", "connection refused"));
+        assert!(!stats.upstream_failed("openai", "connection refused"));
+        assert!(stats.upstream_failed("anthropic", "connection refused"));
+        assert!(!stats.upstream_failed("anthropic", "timed out"));
     }
 
     #[tokio::test]

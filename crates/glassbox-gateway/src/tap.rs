@@ -58,7 +58,7 @@ impl PendingCall {
         };
         let total = self.started.elapsed();
         if let (Some(cause), Some(upstream)) = (upstream_failure(&outcome), &record.upstream) {
-            self.recorder.stats().upstream_failed(&upstream.name, cause);
+            let _ = self.recorder.stats().upstream_failed(&upstream.name, cause);
         }
         record.outcome = outcome;
         record.timings.total = total;
