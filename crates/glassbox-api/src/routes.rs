@@ -125,8 +125,12 @@ pub async fn get_session(
 /// Health of the server and its write queue.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` while the server accepts data.
+    /// `ok`, or `degraded` while `problems` lists something that went wrong in the last
+    /// minute. The server keeps serving either way.
     pub status: &'static str,
+    /// What went wrong in the last minute: requests rejected for a full write queue, failed
+    /// commits, gateway spans lost. Empty when `status` is `ok`.
+    pub problems: Vec<&'static str>,
     /// The Glassbox version.
     pub version: &'static str,
     /// Records waiting to be committed.
@@ -184,8 +188,21 @@ impl From<glassbox_gateway::GatewayHealth> for GatewayHealthView {
 pub async fn health(State(state): State<ApiState>) -> Json<Health> {
     let writer = state.ingest.writer();
     let stats = Arc::clone(writer.stats());
+    let gateway = state.gateway.as_ref().map(|gateway| gateway.health());
+
+    let mut problems = stats.recent_problems();
+    if gateway.is_some_and(|gateway| gateway.lost_recently) {
+        problems.push("the gateway lost spans of successful calls in the last minute");
+    }
+    let status = if problems.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
+
     Json(Health {
-        status: "ok",
+        status,
+        problems,
         version: env!("CARGO_PKG_VERSION"),
         queued_records: writer.queued_records(),
         queue_capacity_records: writer.capacity_records(),
@@ -194,10 +211,7 @@ pub async fn health(State(state): State<ApiState>) -> Json<Health> {
         committed_records: stats.committed_records.load(Ordering::Relaxed),
         rejected_requests: stats.rejected_full.load(Ordering::Relaxed),
         failed_commits: stats.failed_commits.load(Ordering::Relaxed),
-        gateway: state
-            .gateway
-            .as_ref()
-            .map(|gateway| GatewayHealthView::from(gateway.health())),
+        gateway: gateway.map(GatewayHealthView::from),
     })
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use glassbox_enrich::Enricher;
 use glassbox_ingest::BatchWriter;
 use glassbox_ingest::log_limit::LogLimiter;
+use glassbox_ingest::recent::{LastSeen, RECENT};
 use glassbox_store::{WriteBatch, background};
 use serde::Serialize;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -43,6 +44,7 @@ pub struct GatewayStats {
     /// Calls that got an error response, from the upstream or from the gateway.
     pub failed_calls: AtomicU64,
     losses: LogLimiter,
+    last_lost: LastSeen,
     /// A limiter per upstream name, so that one upstream's failures never hide another's.
     upstream_failures: Mutex<HashMap<String, LogLimiter>>,
 }
@@ -62,6 +64,8 @@ pub struct GatewayHealth {
     pub lost_store: u64,
     /// Calls that got an error response.
     pub failed_calls: u64,
+    /// True when a span was lost within the last minute.
+    pub lost_recently: bool,
 }
 
 impl GatewayStats {
@@ -76,11 +80,13 @@ impl GatewayStats {
             lost_queue_full: queue_full,
             lost_store: store,
             failed_calls: self.failed_calls.load(Ordering::Relaxed),
+            lost_recently: self.last_lost.within(RECENT),
         }
     }
 
     fn lose(&self, counter: &AtomicU64, count: u64, reason: &str) {
         counter.fetch_add(count, Ordering::Relaxed);
+        self.last_lost.mark();
         if let Some(lost) = self.losses.count(count) {
             tracing::error!(
                 lost,

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod grpc;
 pub mod http;
 pub mod log_limit;
+pub mod recent;
 pub mod rpc;
 mod service;
 pub mod writer;

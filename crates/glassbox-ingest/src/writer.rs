@@ -12,6 +12,7 @@ use glassbox_store::{StoreError, WriteBatch, WriteStore, WriteSummary};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::log_limit::LogLimiter;
+use crate::recent::{LastSeen, RECENT};
 
 /// The reason a batch was not committed.
 #[derive(Debug, thiserror::Error)]
@@ -84,14 +85,29 @@ pub struct WriterStats {
     /// Transactions that failed.
     pub failed_commits: AtomicU64,
     rejections: LogLimiter,
+    last_rejected: LastSeen,
+    last_failed_commit: LastSeen,
 }
 
 impl WriterStats {
+    /// Describes what went wrong within [`RECENT`]: rejected requests, failed commits.
+    pub fn recent_problems(&self) -> Vec<&'static str> {
+        let mut problems = Vec::new();
+        if self.last_rejected.within(RECENT) {
+            problems.push("the write queue was full and rejected requests in the last minute");
+        }
+        if self.last_failed_commit.within(RECENT) {
+            problems.push("commits to the store failed in the last minute");
+        }
+        problems
+    }
+
     /// Counts a request rejected because the queue was full, and logs the rejections at a
     /// bounded pace. Each gets 429 or `UNAVAILABLE` and its sender retries it, but an operator
     /// should learn that the server is refusing data.
     fn reject(&self, queue: &str) {
         self.rejected_full.fetch_add(1, Ordering::Relaxed);
+        self.last_rejected.mark();
         if let Some(rejected) = self.rejections.count(1) {
             tracing::warn!(
                 rejected,
@@ -416,6 +432,7 @@ async fn commit(
         }
         Err(error) => {
             stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+            stats.last_failed_commit.mark();
             tracing::error!(%error, records, "failed to commit a batch; its senders get an error and may retry");
             let message = error.to_string();
             for ack in acks {

@@ -107,6 +107,7 @@ async fn failing_store_loses_spans_but_not_calls() {
     assert_eq!(health.calls, 3);
     assert_eq!(health.recorded_spans, 0);
     assert_eq!(health.lost_spans, 3);
+    assert!(health.lost_recently);
 }
 
 #[tokio::test]

@@ -17,7 +17,8 @@ use tokio::sync::Semaphore;
 
 mod grpc;
 
-/// A real store whose writes wait until the test opens the gate.
+/// A real store whose writes wait until the test opens the gate, and fail once the test
+/// closes it.
 struct GatedStore {
     inner: SqliteStore,
     gate: Arc<Semaphore>,
@@ -26,7 +27,10 @@ struct GatedStore {
 #[async_trait]
 impl WriteStore for GatedStore {
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
-        self.gate.acquire().await.unwrap().forget();
+        let Ok(permit) = self.gate.acquire().await else {
+            return Err(StoreError::Task("the test closed the store".to_owned()));
+        };
+        permit.forget();
         self.inner.write(batch).await
     }
     async fn flush(&self) -> Result<(), StoreError> {
@@ -115,6 +119,31 @@ async fn full_queue_rejects_at_once_and_recovers() {
     assert!(store.trace(TraceId([1; 16])).await.unwrap().is_some());
     assert!(store.trace(TraceId([3; 16])).await.unwrap().is_some());
     assert_eq!(writer.queued_records(), 0);
+}
+
+#[tokio::test]
+async fn recent_problems_name_rejections_and_failed_commits() {
+    let (writer, gate, _store, _dir) = gated(10);
+    assert!(writer.stats().recent_problems().is_empty());
+    let first = tokio::spawn({
+        let writer = writer.clone();
+        async move { writer.write(batch(1, 10)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    writer.write(batch(2, 1)).await.unwrap_err();
+    let problems = writer.stats().recent_problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("write queue was full"), "{problems:?}");
+
+    gate.close();
+    first.await.unwrap().unwrap_err();
+    let problems = writer.stats().recent_problems();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[1].contains("commits to the store failed"),
+        "{problems:?}"
+    );
 }
 
 #[tokio::test]

@@ -668,4 +668,6 @@ async fn health_shows_queue_capacity() {
     assert_eq!(health["queue_capacity_records"], 5000, "{health}");
     assert_eq!(health["queued_bytes"], 0, "{health}");
     assert_eq!(health["queued_records"], 0, "{health}");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["problems"], serde_json::json!([]), "{health}");
 }

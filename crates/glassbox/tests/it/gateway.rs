@@ -104,6 +104,7 @@ async fn official_sdks_see_the_same_answers_and_calls_are_recorded() {
 
     let health = server.get_json("/api/v1/health").await;
     assert_eq!(health["gateway"]["lost_spans"], 0);
+    assert_eq!(health["status"], "ok", "{health}");
     assert!(health["gateway"]["recorded_spans"].as_u64().unwrap() >= 14);
 }
 
