@@ -128,8 +128,8 @@ pub struct Health {
     /// `ok`, or `degraded` while `problems` lists something that went wrong in the last
     /// minute. The server keeps serving either way.
     pub status: &'static str,
-    /// What went wrong in the last minute: requests rejected for a full write queue, failed
-    /// commits, gateway spans lost. Empty when `status` is `ok`.
+    /// Problems of the last minute: requests rejected for a full write queue, failed commits,
+    /// gateway spans lost. Empty when `status` is `ok`.
     pub problems: Vec<&'static str>,
     /// The Glassbox version.
     pub version: &'static str,

@@ -394,8 +394,8 @@ fn route_error(error: RouteError) -> GatewayError {
 /// Maps a failure to reach the upstream; the message names the upstream, never the URL with
 /// its query, and never a header.
 fn send_error(error: &ClientError, upstream: &str) -> GatewayError {
-    // The error's own message only says which step failed. Its sources name the failure, such
-    // as "tcp connect error: Connection refused (os error 111)".
+    // The error's own message only names the step that failed. Its sources name the cause,
+    // such as "tcp connect error: Connection refused (os error 111)".
     let mut cause = String::new();
     let mut source = std::error::Error::source(error);
     while let Some(error) = source {

@@ -201,7 +201,8 @@ impl Scraper {
     }
 }
 
-/// Describes a client error with its causes, since its own message only says which step failed.
+/// Describes a client error with its causes, since its own message only names the step that
+/// failed.
 fn describe(error: &glassbox_gateway::client::ClientError) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);

@@ -5,7 +5,7 @@
 //!
 //! A call drives its upstream connection from its own task: the request is written, and the
 //! response read, by the task that serves the client. A connection with a task of its own
-//! would hand every response, and every event of a stream, from one task to the other; on a
+//! would hand every response, and every event of a stream, from one task to the other. On a
 //! small machine those hand-offs cost more than the rest of the gateway's work on a call.
 
 mod body;
@@ -280,6 +280,13 @@ mod tests {
         response.into_body().collect().await.unwrap().to_bytes()
     }
 
+    /// Makes one call to `url`, which leaves its connection in the pool, and returns the key
+    /// of that connection.
+    async fn call_once(client: &UpstreamClient, url: &str) -> PoolKey {
+        assert_eq!(get(client, url).await, "hello");
+        pool_key(&url.parse().unwrap()).unwrap()
+    }
+
     #[tokio::test]
     async fn calls_in_turn_share_one_connection() {
         for response in [RESPONSE, CHUNKED] {
@@ -322,8 +329,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(300)).await;
         });
         let client = build(Duration::from_secs(5)).unwrap();
-        let key = pool_key(&url.parse().unwrap()).unwrap();
-        assert_eq!(get(&client, &url).await, "hello");
+        let key = call_once(&client, &url).await;
         assert_eq!(client.pool.idle_count(&key), 1);
         tokio::time::sleep(Duration::from_millis(600)).await;
 
@@ -337,8 +343,7 @@ mod tests {
         let (url, _) = upstream(RESPONSE, false).await;
         let mut client = build(Duration::from_secs(5)).unwrap();
         client.pool = Arc::new(Pool::new(POOL_MAX_IDLE, Duration::from_millis(300)));
-        let key = pool_key(&url.parse().unwrap()).unwrap();
-        assert_eq!(get(&client, &url).await, "hello");
+        let key = call_once(&client, &url).await;
 
         client.pool.sweep();
         assert_eq!(client.pool.idle_count(&key), 1);
