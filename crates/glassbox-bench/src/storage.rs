@@ -68,6 +68,9 @@ async fn fill_one(settings: &QuerySettings, content: bool) -> anyhow::Result<Fil
         }
     })
     .await?;
+    // Index the full-text backlog and empty the write-ahead log into the database file, so
+    // that the file holds everything before it is measured.
+    store.flush_blocking()?;
     drop(store);
     let database_bytes = std::fs::metadata(data_dir.path().join("glassbox.db"))
         .context("the database file is missing")?
