@@ -1,7 +1,7 @@
 //! Server-sent events: splitting a byte stream into events without changing a byte, reading
 //! an event's fields, and removing the usage that the gateway asked for and the client did not.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
 /// One parsed event.
@@ -71,46 +71,59 @@ pub fn parse(raw: &[u8]) -> Event {
 
 /// Removes from an OpenAI-style stream what asking for usage added: the `"usage":null` field
 /// of every chunk and the final chunk that carries only the usage.
+///
+/// Whole events are copied straight from the chunk to the output; only an event split across
+/// chunks is held back, until its blank line arrives.
 #[derive(Debug, Default)]
 pub struct UsageStripper {
-    splitter: Splitter,
+    pending: BytesMut,
 }
 
 impl UsageStripper {
-    /// Takes a chunk from the upstream; returns the bytes to send the client now.
-    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        let events = self.splitter.push(chunk);
-        if events.len() == 1 {
-            return strip_event(&events[0]).unwrap_or_default();
+    /// Takes a chunk from the upstream and adds the bytes to send the client now to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut BytesMut) {
+        if self.pending.is_empty() {
+            let used = strip_events(chunk, out);
+            self.pending.extend_from_slice(&chunk[used..]);
+            return;
         }
-        let mut out = BytesMut::new();
-        for event in &events {
-            if let Some(kept) = strip_event(event) {
-                out.extend_from_slice(&kept);
-            }
-        }
-        out.freeze()
+        self.pending.extend_from_slice(chunk);
+        let used = strip_events(&self.pending, out);
+        self.pending.advance(used);
     }
 
     /// Returns the bytes held back when the upstream ended without a final blank line.
     pub fn finish(&mut self) -> Bytes {
-        self.splitter.finish().unwrap_or_default()
+        self.pending.split().freeze()
     }
+}
+
+/// Strips each whole event of `buffer` into `out`; returns the length of those events.
+fn strip_events(buffer: &[u8], out: &mut BytesMut) -> usize {
+    let mut used = 0;
+    while let Some(length) = event_end(&buffer[used..]) {
+        strip_event(&buffer[used..used + length], out);
+        used += length;
+    }
+    used
 }
 
 const NULL_USAGE: [&[u8]; 2] = [br#""usage":null"#, br#""usage": null"#];
 
-/// Returns the event without the added usage, or `None` to drop it.
-fn strip_event(raw: &Bytes) -> Option<Bytes> {
+/// Adds the event to `out` without the added usage, or not at all when it is the usage chunk.
+fn strip_event(raw: &[u8], out: &mut BytesMut) {
     for token in NULL_USAGE {
         if let Some(at) = memmem::find(raw, token) {
-            return Some(remove_field(raw, at, token.len()));
+            let (cut_start, cut_end) = field_span(raw, at, token.len());
+            out.extend_from_slice(&raw[..cut_start]);
+            out.extend_from_slice(&raw[cut_end..]);
+            return;
         }
     }
     if memmem::find(raw, br#""usage""#).is_some() && is_usage_only(raw) {
-        return None;
+        return;
     }
-    Some(raw.clone())
+    out.extend_from_slice(raw);
 }
 
 /// Returns true for the chunk with empty `choices` and a `usage` object.
@@ -126,11 +139,12 @@ fn is_usage_only(raw: &[u8]) -> bool {
     no_choices && value.get("usage").is_some_and(serde_json::Value::is_object)
 }
 
-/// Removes the field at `at..at + len` with the comma that separates it from its neighbour.
+/// Returns the bytes to cut to remove the field at `at..at + len`: the field and the comma
+/// that separates it from its neighbour.
 ///
 /// A raw `"usage":null` can only be a key and its value here: inside a JSON string the quotes
 /// would be escaped.
-fn remove_field(raw: &[u8], at: usize, len: usize) -> Bytes {
+fn field_span(raw: &[u8], at: usize, len: usize) -> (usize, usize) {
     let end = at + len;
     let before = raw[..at]
         .iter()
@@ -140,15 +154,11 @@ fn remove_field(raw: &[u8], at: usize, len: usize) -> Bytes {
         .position(|byte| !byte.is_ascii_whitespace())
         .map(|offset| end + offset);
 
-    let (cut_start, cut_end) = match (before, after) {
+    match (before, after) {
         (Some(comma), _) if raw[comma] == b',' => (comma, end),
         (_, Some(comma)) if raw[comma] == b',' => (at, comma + 1),
         _ => (at, end),
-    };
-    let mut out = BytesMut::with_capacity(raw.len() - (cut_end - cut_start));
-    out.extend_from_slice(&raw[..cut_start]);
-    out.extend_from_slice(&raw[cut_end..]);
-    out.freeze()
+    }
 }
 
 #[cfg(test)]
@@ -175,37 +185,64 @@ mod tests {
         assert_eq!(event.data, "a\nb");
     }
 
+    /// Pushes the chunks in turn; returns what the client gets after each.
+    fn strip(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut stripper = UsageStripper::default();
+        chunks
+            .iter()
+            .map(|chunk| {
+                let mut out = BytesMut::new();
+                stripper.push(chunk, &mut out);
+                out.to_vec()
+            })
+            .collect()
+    }
+
+    fn strip_one(raw: &[u8]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        strip_event(raw, &mut out);
+        out.to_vec()
+    }
+
     #[test]
     fn stripper_removes_null_usage_and_the_usage_chunk() {
-        let mut stripper = UsageStripper::default();
-        let first = stripper.push(
+        let out = strip(&[
             b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
-        );
+            b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3}}\n\ndata: [DONE]\n\n",
+        ]);
         assert_eq!(
-            &first[..],
+            out[0],
             b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"
         );
-        let last = stripper.push(
-            b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3}}\n\ndata: [DONE]\n\n",
-        );
-        assert_eq!(&last[..], b"data: [DONE]\n\n");
+        assert_eq!(out[1], b"data: [DONE]\n\n");
+    }
+
+    #[test]
+    fn stripper_holds_an_event_split_across_chunks() {
+        let mut stripper = UsageStripper::default();
+        let mut out = BytesMut::new();
+        stripper.push(b"data: {\"a\":1,\"usage\":null}\n\ndata: {\"b\"", &mut out);
+        assert_eq!(&out[..], b"data: {\"a\":1}\n\n");
+
+        out.clear();
+        stripper.push(b":2,\"usage\":nu", &mut out);
+        assert!(out.is_empty());
+        stripper.push(b"ll}\r\n\r\ndata: [DONE]\n\ndata: tail", &mut out);
+        assert_eq!(&out[..], b"data: {\"b\":2}\r\n\r\ndata: [DONE]\n\n");
+        assert_eq!(&stripper.finish()[..], b"data: tail");
         assert!(stripper.finish().is_empty());
     }
 
     #[test]
     fn leading_usage_loses_trailing_comma() {
-        let raw = Bytes::from_static(b"data: {\"usage\": null, \"id\":\"c\"}\n\n");
-        assert_eq!(
-            &strip_event(&raw).unwrap()[..],
-            b"data: { \"id\":\"c\"}\n\n"
-        );
+        let raw = b"data: {\"usage\": null, \"id\":\"c\"}\n\n";
+        assert_eq!(strip_one(raw), b"data: { \"id\":\"c\"}\n\n");
     }
 
     #[test]
     fn text_mentioning_usage_is_kept() {
-        let raw = Bytes::from_static(
-            b"data: {\"choices\":[{\"delta\":{\"content\":\"the \\\"usage\\\":null field\"}}]}\n\n",
-        );
-        assert_eq!(strip_event(&raw).unwrap(), raw);
+        let raw =
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"the \\\"usage\\\":null field\"}}]}\n\n";
+        assert_eq!(strip_one(raw), raw);
     }
 }

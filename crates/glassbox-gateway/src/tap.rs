@@ -110,7 +110,11 @@ pub struct Tap {
     stripper: Option<UsageStripper>,
     call: Option<PendingCall>,
     limits: TapLimits,
-    idle: Pin<Box<tokio::time::Sleep>>,
+    /// Set the first time the upstream makes the body wait, to fire no later than
+    /// `idle_timeout` after the last data. It is not moved on each chunk: when it fires early,
+    /// it is set again from `last_data`.
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    last_data: tokio::time::Instant,
     captured_bytes: usize,
     passed_bytes: u64,
     done: bool,
@@ -133,7 +137,8 @@ impl Tap {
             upstream,
             stripper,
             call,
-            idle: Box::pin(tokio::time::sleep(limits.idle_timeout)),
+            idle: None,
+            last_data: tokio::time::Instant::now(),
             limits,
             captured_bytes: 0,
             passed_bytes: 0,
@@ -157,12 +162,16 @@ impl Tap {
         Poll::Ready(Some(Err(io::Error::other(cause))))
     }
 
-    fn capture(&mut self, chunk: &Bytes) {
-        let Some(call) = self.call.as_mut() else {
-            return;
-        };
-        let at = call.elapsed();
-        let Some(record) = call.record_mut() else {
+    /// Notes that data arrived now; returns the time since the call started.
+    fn note_arrival(&mut self) -> Duration {
+        self.last_data = tokio::time::Instant::now();
+        self.call
+            .as_ref()
+            .map_or(Duration::ZERO, PendingCall::elapsed)
+    }
+
+    fn capture(&mut self, chunk: &Bytes, at: Duration) {
+        let Some(record) = self.call.as_mut().and_then(PendingCall::record_mut) else {
             return;
         };
         if self.captured_bytes + chunk.len() > self.limits.max_capture {
@@ -173,15 +182,13 @@ impl Tap {
         record.response.push(at, chunk);
     }
 
-    /// Takes one upstream chunk: resets the idle timer, keeps a copy for the recorder, and adds
-    /// what the client should see to `out`.
-    fn take(&mut self, chunk: &Bytes, out: &mut BytesMut) {
-        let deadline = tokio::time::Instant::now() + self.limits.idle_timeout;
-        self.idle.as_mut().reset(deadline);
-        self.capture(chunk);
+    /// Takes one upstream chunk that arrived `at` after the call started: keeps a copy for the
+    /// recorder, and adds what the client should see to `out`.
+    fn take(&mut self, chunk: &Bytes, at: Duration, out: &mut BytesMut) {
+        self.capture(chunk, at);
         self.passed_bytes += chunk.len() as u64;
         match self.stripper.as_mut() {
-            Some(stripper) => out.extend_from_slice(&stripper.push(chunk)),
+            Some(stripper) => stripper.push(chunk, out),
             None => out.extend_from_slice(chunk),
         }
         if self.limits.expected_length == Some(self.passed_bytes) {
@@ -209,13 +216,16 @@ impl Stream for Tap {
             return Poll::Ready(None);
         }
         let mut out = BytesMut::new();
+        // Chunks taken in one poll came in together, so the clock is read once for all.
+        let mut arrived = None;
         loop {
             match this.upstream.as_mut().poll_next(cx) {
                 Poll::Pending if out.is_empty() => return this.poll_idle(cx),
                 // Send what arrived so far; the upstream will wake this task for the rest.
                 Poll::Pending => return Poll::Ready(Some(Ok(out.freeze()))),
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.take(&chunk, &mut out);
+                    let at = *arrived.get_or_insert_with(|| this.note_arrival());
+                    this.take(&chunk, at, &mut out);
                     if this.done || out.len() >= COALESCE_BYTES {
                         return Poll::Ready(Some(Ok(out.freeze())));
                     }
@@ -246,8 +256,20 @@ impl Stream for Tap {
 impl Tap {
     /// Ends the body with an error when the upstream stayed silent too long.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
-        if self.idle.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
+        let idle_timeout = self.limits.idle_timeout;
+        let last_data = self.last_data;
+        let idle = self
+            .idle
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(last_data + idle_timeout)));
+        loop {
+            if idle.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let deadline = self.last_data + idle_timeout;
+            if deadline <= idle.deadline() {
+                break;
+            }
+            idle.as_mut().reset(deadline);
         }
         let cause = format!(
             "no data for {} s (the idle timeout)",
@@ -264,4 +286,96 @@ fn describe(error: &hyper::Error) -> String {
         return "the connection closed before the body was complete".to_owned();
     }
     error.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// An upstream that sends each chunk after its pause.
+    struct Paced {
+        chunks: VecDeque<(Duration, &'static [u8])>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+
+    impl Stream for Paced {
+        type Item = Result<Bytes, hyper::Error>;
+
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            let Some(&(wait, chunk)) = self.chunks.front() else {
+                return Poll::Ready(None);
+            };
+            let pause = self
+                .pause
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(wait)));
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.pause = None;
+            self.chunks.pop_front();
+            Poll::Ready(Some(Ok(Bytes::from_static(chunk))))
+        }
+    }
+
+    const IDLE_TIMEOUT: Duration = Duration::from_millis(200);
+
+    fn tap(chunks: &[(u64, &'static [u8])]) -> Tap {
+        let upstream = Paced {
+            chunks: chunks
+                .iter()
+                .map(|&(millis, chunk)| (Duration::from_millis(millis), chunk))
+                .collect(),
+            pause: None,
+        };
+        let limits = TapLimits {
+            max_capture: 1024,
+            idle_timeout: IDLE_TIMEOUT,
+            expected_length: None,
+        };
+        Tap::new(Box::pin(upstream), None, None, limits)
+    }
+
+    /// Reads the body to its end; returns the bytes and the error that ended it, if any.
+    async fn read(mut tap: Tap) -> (Vec<u8>, Option<io::Error>) {
+        let mut body = Vec::new();
+        while let Some(item) = std::future::poll_fn(|cx| Pin::new(&mut tap).poll_next(cx)).await {
+            match item {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(error) => return (body, Some(error)),
+            }
+        }
+        (body, None)
+    }
+
+    #[tokio::test]
+    async fn silence_past_the_idle_timeout_cuts_the_body() {
+        let started = Instant::now();
+        let (body, error) = read(tap(&[(0, b"first"), (5_000, b"late")])).await;
+
+        assert_eq!(body, b"first");
+        let error = error.expect("the body should end with an error");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= IDLE_TIMEOUT);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// The idle timer is not moved on each chunk, so this fails unless it is set again when
+    /// it fires after recent data.
+    #[tokio::test]
+    async fn steady_chunks_outlast_the_idle_timeout() {
+        let chunks = [
+            (50, &b"a"[..]),
+            (50, b"b"),
+            (50, b"c"),
+            (50, b"d"),
+            (50, b"e"),
+        ];
+        let chunks = [chunks, chunks].concat();
+        let (body, error) = read(tap(&chunks)).await;
+
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(body, b"abcdeabcde");
+    }
 }
