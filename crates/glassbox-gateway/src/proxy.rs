@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::client::{ClientError, ResponseBody, UpstreamClient};
 use crate::config::Dialect;
@@ -245,12 +245,12 @@ fn upstream_request(
     body: Bytes,
     upstream: &crate::upstream::Upstream,
     traceparent: Option<HeaderValue>,
-) -> Result<axum::http::Request<Full<Bytes>>, GatewayError> {
+) -> Result<axum::http::Request<Bytes>, GatewayError> {
     let url = upstream.url(parts.uri.path(), parts.uri.query());
     let mut request = axum::http::Request::builder()
         .method(parts.method.clone())
         .uri(url)
-        .body(Full::new(body))
+        .body(body)
         .map_err(|error| {
             GatewayError::invalid(
                 "invalid_request",

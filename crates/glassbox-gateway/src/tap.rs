@@ -90,7 +90,7 @@ impl Drop for PendingCall {
 const COALESCE_BYTES: usize = 64 * 1024;
 
 /// The boxed upstream body.
-pub type UpstreamBody = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
+pub type UpstreamBody = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// Limits of one response body.
 #[derive(Debug, Clone, Copy)]
@@ -231,7 +231,7 @@ impl Stream for Tap {
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {
-                    let cause = describe(&error);
+                    let cause = error.to_string();
                     this.finish(Outcome::UpstreamBroke(cause.clone()));
                     this.done = false;
                     this.pending_error = Some(cause);
@@ -280,14 +280,6 @@ impl Tap {
     }
 }
 
-/// Describes an upstream body error.
-fn describe(error: &hyper::Error) -> String {
-    if error.is_incomplete_message() {
-        return "the connection closed before the body was complete".to_owned();
-    }
-    error.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
@@ -301,7 +293,7 @@ mod tests {
     }
 
     impl Stream for Paced {
-        type Item = Result<Bytes, hyper::Error>;
+        type Item = io::Result<Bytes>;
 
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
             let Some(&(wait, chunk)) = self.chunks.front() else {

@@ -11,7 +11,7 @@ use glassbox_ingest::BatchWriter;
 use glassbox_prometheus::{Limits, Mapper};
 use glassbox_store::WriteBatch;
 use http::header::{ACCEPT, USER_AGENT};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use tokio::sync::watch;
 
 use crate::health::{LatestValue, SharedRegistry};
@@ -166,7 +166,7 @@ impl Scraper {
             None => request,
         };
         let request = request
-            .body(Full::new(Bytes::new()))
+            .body(Bytes::new())
             .map_err(|error| ScrapeError::Request(error.to_string()))?;
         let response = self
             .client

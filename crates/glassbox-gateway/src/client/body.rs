@@ -1,73 +1,107 @@
-//! The body of an upstream's response. Reading it drives the connection it comes from, and
-//! once it has ended the connection goes back to the pool.
+//! The body of an upstream's response. It reads from the connection it came on, and once it
+//! has ended the connection goes back to the pool.
 
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 
-use super::pool::{Conn, Pool, PoolKey};
+use super::conn::Conn;
+use super::pool::{Pool, PoolKey};
+use super::wire::Decoder;
 
 /// A response body together with its connection. Dropped before its end, it closes the
 /// connection, which cancels the request upstream.
 pub struct ResponseBody {
-    body: Incoming,
     conn: Option<Conn>,
-    pool: Arc<Pool>,
-    key: PoolKey,
+    decoder: Decoder,
+    /// The pool and key the connection returns to at the end, when it may carry another
+    /// request.
+    reuse: Option<(Arc<Pool>, PoolKey)>,
 }
 
 impl ResponseBody {
-    pub(crate) fn new(body: Incoming, conn: Conn, pool: Arc<Pool>, key: PoolKey) -> ResponseBody {
+    pub(crate) fn new(
+        conn: Conn,
+        decoder: Decoder,
+        reuse: Option<(Arc<Pool>, PoolKey)>,
+    ) -> ResponseBody {
         ResponseBody {
-            body,
             conn: Some(conn),
-            pool,
-            key,
+            decoder,
+            reuse,
         }
     }
 
-    fn release(&mut self, cx: &mut Context<'_>) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.put(self.key.clone(), conn, cx);
+    /// Gives the connection back to the pool, or closes it.
+    fn release(&mut self) {
+        let conn = self.conn.take();
+        if let (Some(conn), Some((pool, key))) = (conn, self.reuse.take()) {
+            pool.put(key, conn);
         }
+    }
+
+    /// Ends the body with `error` and closes the connection.
+    fn fail(&mut self, error: io::Error) -> Poll<Option<io::Result<Frame<Bytes>>>> {
+        self.conn = None;
+        Poll::Ready(Some(Err(error)))
     }
 }
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
         let this = self.get_mut();
-        if let Some(conn) = this.conn.as_mut() {
-            conn.drive(cx);
-        }
+        loop {
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let data = match this.decoder.decode(&mut conn.buffer) {
+                Ok(data) => data,
+                Err(error) => return this.fail(error),
+            };
+            if this.decoder.is_done() {
+                this.release();
+            }
+            if let Some(data) = data {
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
 
-        let frame = Pin::new(&mut this.body).poll_frame(cx);
-
-        // A reader may stop at the last frame without asking for the end.
-        let ended = match &frame {
-            Poll::Ready(None) => true,
-            Poll::Ready(Some(Ok(_))) => this.body.is_end_stream(),
-            _ => false,
-        };
-        if ended {
-            this.release(cx);
+            let Some(conn) = this.conn.as_mut() else {
+                // The body ended.
+                return Poll::Ready(None);
+            };
+            match conn.poll_fill(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(error)) => return this.fail(error),
+                Poll::Ready(Ok(0)) => {
+                    if let Err(error) = this.decoder.end_of_input() {
+                        return this.fail(error);
+                    }
+                    this.conn = None;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Ok(_)) => {}
+            }
         }
-        frame
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        self.conn.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        match self.decoder.remaining() {
+            Some(left) => SizeHint::with_exact(left),
+            None => SizeHint::default(),
+        }
     }
 }

@@ -3,34 +3,36 @@
 //! roots when the system has none. No proxy is taken from the environment, and no redirect is
 //! followed.
 //!
-//! A call drives its upstream connection from its own task: the request is written, and the
-//! response read, by the task that serves the client. A connection with a task of its own
-//! would hand every response, and every event of a stream, from one task to the other. On a
-//! small machine those hand-offs cost more than the rest of the gateway's work on a call.
+//! A call reads and writes its upstream connection from its own task, and the response body
+//! hands over at once everything that has arrived. A connection with a task of its own would
+//! pass every response from one task to the other, and a body read chunk by chunk would pass
+//! every event of a stream through the layers above on its own. On a small machine either
+//! costs more than the rest of the gateway's work on a call.
 
 mod body;
+mod conn;
 mod pool;
+mod wire;
 
 use std::fmt;
 use std::future::poll_fn;
-use std::pin::pin;
+use std::io;
 use std::sync::{Arc, Weak};
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::{PathAndQuery, Scheme, Uri};
 use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::client::conn::http1;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
 pub use body::ResponseBody;
-use pool::{Conn, Pool, PoolKey};
+use conn::Conn;
+use pool::{Pool, PoolKey};
+use wire::{Decoder, body_apart, encode_request};
 
 /// Idle connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -39,10 +41,6 @@ const POOL_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// Idle connections kept per upstream. A burst can open thousands; keeping them all would keep
 /// their buffers too.
 const POOL_MAX_IDLE: usize = 256;
-/// Maximum read buffer of one upstream connection. A buffer grows when a read fills it, as
-/// happens when many stream events wait in the socket, so the cap bounds what each pooled
-/// connection keeps after a burst.
-const MAX_READ_BUFFER: usize = 64 * 1024;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -70,9 +68,9 @@ pub enum ClientError {
     /// No connection could be opened.
     #[error("failed to connect")]
     Connect(#[source] BoxError),
-    /// The connection failed before the response headers arrived.
+    /// The connection failed before the response head arrived, or the head was malformed.
     #[error("request failed")]
-    Request(#[source] hyper::Error),
+    Request(#[source] io::Error),
 }
 
 /// Builds the client. Inside a Tokio runtime, a task closes idle connections that timed out
@@ -125,31 +123,40 @@ impl UpstreamClient {
     /// a new one. The response body keeps the connection until it has been read to its end.
     pub async fn request(
         &self,
-        request: Request<Full<Bytes>>,
+        request: Request<Bytes>,
     ) -> Result<Response<ResponseBody>, ClientError> {
         let uri = request.uri().clone();
         let key = pool_key(&uri)?;
-        let mut request = origin_form(request, &key);
+        let request = origin_form(request, &key);
+        let wire = encode_request(&request);
 
         loop {
-            let idle = poll_fn(|cx| Poll::Ready(self.pool.take(&key, cx))).await;
+            let idle = self.pool.take(&key);
             let reused = idle.is_some();
             let mut conn = match idle {
                 Some(conn) => conn,
                 None => self.connect(&uri).await?,
             };
 
-            match send(&mut conn, request).await {
-                Ok(response) => {
-                    let pool = Arc::clone(&self.pool);
-                    return Ok(response.map(|body| ResponseBody::new(body, conn, pool, key)));
+            if let Err(error) = conn.write(&wire, body_apart(&request)).await {
+                // The upstream closed an idle connection before the request went out.
+                if reused {
+                    continue;
                 }
-                Err(mut failed) => match failed.take_message() {
-                    // The upstream closed an idle connection before the request went out.
-                    Some(unsent) if reused => request = unsent,
-                    _ => return Err(ClientError::Request(failed.into_error())),
-                },
+                return Err(ClientError::Request(error));
             }
+            let head = conn
+                .read_head(request.method())
+                .await
+                .map_err(ClientError::Request)?;
+
+            let reuse = head.keep_alive.then(|| (Arc::clone(&self.pool), key));
+            let body = ResponseBody::new(conn, Decoder::new(head.framing), reuse);
+            let mut response = Response::new(body);
+            *response.status_mut() = head.status;
+            *response.version_mut() = head.version;
+            *response.headers_mut() = head.headers;
+            return Ok(response);
         }
     }
 
@@ -162,27 +169,8 @@ impl UpstreamClient {
             .call(uri.clone())
             .await
             .map_err(ClientError::Connect)?;
-
-        let (sender, driver) = http1::Builder::new()
-            .max_buf_size(MAX_READ_BUFFER)
-            .handshake(io)
-            .await
-            .map_err(ClientError::Request)?;
-        Ok(Conn::new(sender, driver))
+        Ok(Conn::new(TokioIo::new(io)))
     }
-}
-
-/// Sends `request` on `conn`, driving the connection until the response headers arrive.
-async fn send(
-    conn: &mut Conn,
-    request: Request<Full<Bytes>>,
-) -> Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<Full<Bytes>>>> {
-    let mut response = pin!(conn.sender.try_send_request(request));
-    poll_fn(|cx| {
-        conn.drive(cx);
-        response.as_mut().poll(cx)
-    })
-    .await
 }
 
 fn pool_key(uri: &Uri) -> Result<PoolKey, ClientError> {
@@ -194,7 +182,7 @@ fn pool_key(uri: &Uri) -> Result<PoolKey, ClientError> {
 
 /// Rewrites an absolute URI to the path form that HTTP/1.1 sends to a server, and sets the
 /// `Host` header from it unless the request has one.
-fn origin_form(mut request: Request<Full<Bytes>>, key: &PoolKey) -> Request<Full<Bytes>> {
+fn origin_form(mut request: Request<Bytes>, key: &PoolKey) -> Request<Bytes> {
     let (scheme, authority) = key;
     if !request.headers().contains_key(header::HOST) {
         let default_port = if *scheme == Scheme::HTTPS { 443 } else { 80 };
@@ -274,7 +262,7 @@ mod tests {
     }
 
     async fn get(client: &UpstreamClient, url: &str) -> Bytes {
-        let request = Request::get(url).body(Full::new(Bytes::new())).unwrap();
+        let request = Request::get(url).body(Bytes::new()).unwrap();
         let response = client.request(request).await.unwrap();
         assert_eq!(response.status(), 200);
         response.into_body().collect().await.unwrap().to_bytes()
@@ -370,7 +358,7 @@ mod tests {
         });
         let client = build(Duration::from_secs(5)).unwrap();
 
-        let request = Request::get(&url).body(Full::new(Bytes::new())).unwrap();
+        let request = Request::get(&url).body(Bytes::new()).unwrap();
         let response = client.request(request).await.unwrap();
         drop(response);
 
@@ -381,10 +369,147 @@ mod tests {
         assert_eq!(read, 0);
     }
 
+    /// Starts an upstream that responds to one request with `parts`, written one after the other
+    /// as the test allows through the returned sender, then keeps the connection open.
+    async fn paced_upstream(
+        parts: &'static [&'static [u8]],
+    ) -> (String, tokio::sync::mpsc::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/v1/chat/completions",
+            listener.local_addr().unwrap()
+        );
+        let (next, mut allowed) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0; 1024];
+            let _ = stream.read(&mut buffer).await.unwrap();
+            for part in parts {
+                stream.write_all(part).await.unwrap();
+                if allowed.recv().await.is_none() {
+                    return;
+                }
+            }
+            let _ = stream.read(&mut buffer).await;
+        });
+        (url, next)
+    }
+
+    #[tokio::test]
+    async fn stream_arrives_as_it_is_sent() {
+        let parts: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nfirst \r\n",
+            b"3\r\nand\r\n4\r\n las\r\n1\r\nt\r\n0\r\n\r\n",
+        ];
+        let (url, next) = paced_upstream(parts).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+        let request = Request::post(&url).body(Bytes::from_static(b"{}")).unwrap();
+        let mut body = client.request(request).await.unwrap().into_body();
+
+        let within = Duration::from_secs(5);
+        let first = tokio::time::timeout(within, body.frame()).await;
+        let first = first.expect("the first chunk came before the rest was sent");
+        assert_eq!(first.unwrap().unwrap().into_data().unwrap(), "first ");
+        next.send(()).await.unwrap();
+        // The three chunks that came together leave as one piece.
+        let rest = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(rest, "and last");
+        assert!(body.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn large_body_reaches_the_upstream_whole() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        let upstream = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut received = Vec::new();
+            let mut buffer = [0; 16 * 1024];
+            let (head, length) = loop {
+                let read = stream.read(&mut buffer).await.unwrap();
+                received.extend_from_slice(&buffer[..read]);
+                if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+                    let head = String::from_utf8(received[..end].to_vec()).unwrap();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|line| line.strip_prefix("content-length: "))
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    received.drain(..end + 4);
+                    break (head, length);
+                }
+            };
+            while received.len() < length {
+                let read = stream.read(&mut buffer).await.unwrap();
+                received.extend_from_slice(&buffer[..read]);
+            }
+            stream.write_all(RESPONSE).await.unwrap();
+            (head, received)
+        });
+        let client = build(Duration::from_secs(5)).unwrap();
+        let body = Bytes::from(vec![b'x'; 100_000]);
+
+        let request = Request::post(&url).body(body.clone()).unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "hello"
+        );
+
+        let (head, received) = upstream.await.unwrap();
+        assert!(
+            head.starts_with("POST /v1/embeddings HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert_eq!(received, body);
+    }
+
+    #[tokio::test]
+    async fn connection_the_upstream_will_close_is_not_kept() {
+        let response = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nhello";
+        let (url, _) = upstream(response, true).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        let key = call_once(&client, &url).await;
+
+        assert_eq!(client.pool.idle_count(&key), 0);
+    }
+
+    #[tokio::test]
+    async fn malformed_head_is_an_error() {
+        let (url, _) = upstream(b"HTTP/1.1 2OO OK\r\n\r\n", true).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        let request = Request::get(&url).body(Bytes::new()).unwrap();
+        let Err(ClientError::Request(cause)) = client.request(request).await else {
+            panic!("a malformed head should fail the request");
+        };
+        assert_eq!(cause.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            cause.to_string().contains("malformed response head"),
+            "{cause}"
+        );
+    }
+
+    #[tokio::test]
+    async fn body_cut_short_is_an_error() {
+        let response = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhalf";
+        let (url, _) = upstream(response, true).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        let request = Request::get(&url).body(Bytes::new()).unwrap();
+        let body = client.request(request).await.unwrap().into_body();
+        let error = body.collect().await.unwrap_err();
+
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(error.to_string().contains("before the body was complete"));
+    }
+
     #[test]
     fn origin_form_sets_path_and_host() {
         let request = Request::get("https://api.example.com:443/v1/chat?x=1")
-            .body(Full::new(Bytes::new()))
+            .body(Bytes::new())
             .unwrap();
         let key = pool_key(request.uri()).unwrap();
         let request = origin_form(request, &key);
@@ -392,7 +517,7 @@ mod tests {
         assert_eq!(request.headers()[header::HOST], "api.example.com");
 
         let request = Request::get("http://127.0.0.1:8000/v1")
-            .body(Full::new(Bytes::new()))
+            .body(Bytes::new())
             .unwrap();
         let key = pool_key(request.uri()).unwrap();
         assert_eq!(
