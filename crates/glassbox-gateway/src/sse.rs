@@ -3,6 +3,8 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// One parsed event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -129,14 +131,44 @@ fn strip_event(raw: &[u8], out: &mut BytesMut) {
 /// Returns true for the chunk with empty `choices` and a `usage` object.
 fn is_usage_only(raw: &[u8]) -> bool {
     let event = parse(raw);
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data) else {
+    let Ok(chunk) = serde_json::from_str::<UsageChunk>(&event.data) else {
         return false;
     };
-    let no_choices = value
-        .get("choices")
-        .and_then(serde_json::Value::as_array)
-        .is_some_and(Vec::is_empty);
-    no_choices && value.get("usage").is_some_and(serde_json::Value::is_object)
+    chunk.choices.is_some_and(|choices| choices.is_empty()) && chunk.usage.is_some()
+}
+
+/// The two fields of a stream chunk that tell the usage chunk apart; the rest is skipped
+/// without being built.
+#[derive(Deserialize)]
+struct UsageChunk {
+    #[serde(default)]
+    choices: Option<Vec<IgnoredAny>>,
+    #[serde(default)]
+    usage: Option<AnyObject>,
+}
+
+/// A JSON object whose content is skipped; any other value fails to deserialize.
+struct AnyObject;
+
+impl<'de> Deserialize<'de> for AnyObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AnyObject, D::Error> {
+        deserializer.deserialize_map(AnyObjectVisitor)
+    }
+}
+
+struct AnyObjectVisitor;
+
+impl<'de> Visitor<'de> for AnyObjectVisitor {
+    type Value = AnyObject;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyObject, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(AnyObject)
+    }
 }
 
 /// Returns the bytes to cut to remove the field at `at..at + len`: the field and the comma
@@ -231,6 +263,22 @@ mod tests {
         assert_eq!(&out[..], b"data: {\"b\":2}\r\n\r\ndata: [DONE]\n\n");
         assert_eq!(&stripper.finish()[..], b"data: tail");
         assert!(stripper.finish().is_empty());
+    }
+
+    #[test]
+    fn only_the_usage_chunk_is_dropped() {
+        let usage = br#"data: {"id":"c","choices":[],"usage":{"prompt_tokens":3}}"#;
+        assert!(is_usage_only(usage));
+
+        for kept in [
+            &br#"data: {"id":"c","choices":[{"index":0}],"usage":{"prompt_tokens":3}}"#[..],
+            br#"data: {"id":"c","choices":[],"usage":"none"}"#,
+            br#"data: {"id":"c","usage":{"prompt_tokens":3}}"#,
+            br#"data: {"id":"c","choices":[]}"#,
+            br#"data: {"usage":{"#,
+        ] {
+            assert!(!is_usage_only(kept), "{}", String::from_utf8_lossy(kept));
+        }
     }
 
     #[test]
