@@ -138,17 +138,19 @@ impl UpstreamClient {
                 None => self.connect(&uri).await?,
             };
 
-            if let Err(error) = conn.write(&wire, body_apart(&request)).await {
-                // The upstream closed an idle connection before the request went out.
-                if reused {
-                    continue;
-                }
-                return Err(ClientError::Request(error));
+            let written = conn.write(&wire, body_apart(&request)).await;
+            // The upstream closed an idle connection before the request went out.
+            if written.is_err() && reused {
+                continue;
             }
-            let head = conn
-                .read_head(request.method())
-                .await
-                .map_err(ClientError::Request)?;
+            let head = match (written, conn.read_head(request.method()).await) {
+                (_, Ok(head)) => head,
+                // An upstream may respond, with a 413 for example, and close before it has read
+                // the whole body. Its response is passed on instead of the write error.
+                (Err(error), Err(_)) | (Ok(()), Err(error)) => {
+                    return Err(ClientError::Request(error));
+                }
+            };
 
             let reuse = head.keep_alive.then(|| (Arc::clone(&self.pool), key));
             let body = ResponseBody::new(conn, Decoder::new(head.framing), reuse);
@@ -463,6 +465,29 @@ mod tests {
             "{head}"
         );
         assert_eq!(received, body);
+    }
+
+    #[tokio::test]
+    async fn early_response_reaches_the_client() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0; 1024];
+            let _ = stream.read(&mut buffer).await.unwrap();
+            let response = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\n\r\ntoo long";
+            stream.write_all(response).await.unwrap();
+            // Closing with the body unread resets the connection, so the client's write fails.
+        });
+        let client = build(Duration::from_secs(5)).unwrap();
+        let body = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
+
+        let request = Request::post(&url).body(body).unwrap();
+        let response = client.request(request).await.unwrap();
+
+        assert_eq!(response.status(), 413);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "too long");
     }
 
     #[tokio::test]
