@@ -107,23 +107,47 @@ pub fn upstream_traceparent(context: &CallContext, client: &HeaderMap) -> Option
 
 /// Returns the headers to send upstream: the client's, less the gateway's own, hop-by-hop
 /// ones, `host`, `content-length` and `accept-encoding`. The upstream's key replaces the
-/// client's when one is configured.
+/// client's when one is configured, and `accept-encoding: identity` requests an uncompressed
+/// response (a request without the header accepts any encoding).
 pub fn forward_request_headers(client: &HeaderMap, upstream: &Upstream) -> HeaderMap {
-    let mut forwarded = HeaderMap::with_capacity(client.len());
+    let named = connection_options(client);
+    let mut forwarded = HeaderMap::with_capacity(client.len() + 1);
     for (name, value) in client {
         let text = name.as_str();
         let dropped = text.starts_with(OWN_PREFIX)
-            || HOP_BY_HOP.contains(&text)
+            || is_hop_by_hop(&named, text)
             || matches!(text, "host" | "content-length" | "accept-encoding")
             || (upstream.api_key.is_some() && CREDENTIAL_HEADERS.contains(&text));
         if !dropped {
             forwarded.append(name.clone(), value.clone());
         }
     }
+    forwarded.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     if let Some(key) = &upstream.api_key {
         set_credential(&mut forwarded, upstream.dialect, key);
     }
     forwarded
+}
+
+/// Returns the header names that a message's `Connection` header lists, in lower case.
+fn connection_options(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect()
+}
+
+/// Returns true for a header that concerns one connection only: a standard hop-by-hop one, or
+/// one that the message's `Connection` header names (`named`).
+fn is_hop_by_hop(named: &[String], name: &str) -> bool {
+    HOP_BY_HOP.contains(&name) || named.iter().any(|option| option == name)
 }
 
 fn set_credential(headers: &mut HeaderMap, dialect: Dialect, key: &Secret) {
@@ -141,13 +165,15 @@ fn set_credential(headers: &mut HeaderMap, dialect: Dialect, key: &Secret) {
 }
 
 /// Returns the upstream's response headers to send the client, less hop-by-hop ones; less
-/// `content-length` too when the gateway changes the body.
+/// `content-length` too when the gateway changes the body, or when the body came chunked (a
+/// length beside `transfer-encoding` is not the body's).
 pub fn forward_response_headers(upstream: &HeaderMap, body_changes: bool) -> HeaderMap {
+    let stray_length = body_changes || upstream.contains_key(header::TRANSFER_ENCODING);
+    let named = connection_options(upstream);
     let mut forwarded = HeaderMap::with_capacity(upstream.len());
     for (name, value) in upstream {
-        let text = name.as_str();
-        let dropped =
-            HOP_BY_HOP.contains(&text) || (body_changes && name == header::CONTENT_LENGTH);
+        let dropped = is_hop_by_hop(&named, name.as_str())
+            || (stray_length && name == header::CONTENT_LENGTH);
         if !dropped {
             forwarded.append(name.clone(), value.clone());
         }
@@ -290,7 +316,8 @@ mod tests {
             &headers(&[
                 ("authorization", "Bearer sk-client-key"),
                 ("x-glassbox-user-id", "u"),
-                ("connection", "keep-alive"),
+                ("connection", "keep-alive, x-hop"),
+                ("x-hop", "1"),
                 ("accept-encoding", "gzip"),
                 ("openai-organization", "org-1"),
             ]),
@@ -303,7 +330,31 @@ mod tests {
         assert_eq!(forwarded.get("openai-organization").unwrap(), "org-1");
         assert!(forwarded.get("x-glassbox-user-id").is_none());
         assert!(forwarded.get("connection").is_none());
-        assert!(forwarded.get("accept-encoding").is_none());
+        assert!(forwarded.get("x-hop").is_none());
+        assert_eq!(forwarded.get("accept-encoding").unwrap(), "identity");
+    }
+
+    #[test]
+    fn response_keeps_only_end_to_end_headers() {
+        let upstream = headers(&[
+            ("content-type", "application/json"),
+            ("connection", "x-hop"),
+            ("x-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("content-length", "3"),
+            ("retry-after", "7"),
+        ]);
+        let forwarded = forward_response_headers(&upstream, false);
+        assert_eq!(forwarded.get("retry-after").unwrap(), "7");
+        assert_eq!(forwarded.get("content-length").unwrap(), "3");
+        assert!(forwarded.get("x-hop").is_none());
+        assert!(forwarded.get("keep-alive").is_none());
+
+        let mut chunked = upstream.clone();
+        chunked.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        let forwarded = forward_response_headers(&chunked, false);
+        assert!(forwarded.get("content-length").is_none());
+        assert!(forwarded.get("transfer-encoding").is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Body as _;
 
 use crate::client::{ClientError, ResponseBody, UpstreamClient};
 use crate::config::Dialect;
@@ -282,7 +283,11 @@ fn respond(
         record.response.event_stream = event_stream;
     }
 
-    let length = content_length(&head.headers).filter(|_| !strip);
+    // The body's own framing, not the header: a chunked body may come with a stray length.
+    let length = body.size_hint().exact().filter(|_| !strip);
+    if body.is_end_stream() {
+        return empty_response(head, body, pending);
+    }
     let limits = TapLimits {
         max_capture: gateway.limits.max_capture_bytes,
         idle_timeout: gateway.limits.idle_timeout,
@@ -296,13 +301,22 @@ fn respond(
     answer
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+/// Responds with a response whose body is already complete, such as a 204 or a 304. The
+/// server sends no body for those and would never read a tap, so the call is recorded here.
+fn empty_response(
+    head: http::response::Parts,
+    body: ResponseBody,
+    pending: Option<PendingCall>,
+) -> Response {
+    // Dropping a complete body returns its connection to the pool.
+    drop(body);
+    if let Some(mut call) = pending {
+        call.finish(Outcome::Completed);
+    }
+    let mut answer = Response::new(Body::empty());
+    *answer.status_mut() = head.status;
+    *answer.headers_mut() = forward_response_headers(&head.headers, false);
+    answer
 }
 
 fn fail(error: GatewayError, endpoint: Endpoint, pending: Option<PendingCall>) -> Response {
@@ -391,9 +405,18 @@ fn route_error(error: RouteError) -> GatewayError {
     }
 }
 
-/// Maps a failure to reach the upstream; the message names the upstream, never the URL with
-/// its query, and never a header.
+/// Maps a failure to reach the upstream or to read its response head. The message names the
+/// upstream, never the URL with its query, and never a header.
 fn send_error(error: &ClientError, upstream: &str) -> GatewayError {
+    if let ClientError::Request(cause) = error
+        && cause.kind() == std::io::ErrorKind::InvalidData
+    {
+        return GatewayError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_invalid_response",
+            format!("upstream {upstream:?} sent an invalid response: {cause}"),
+        );
+    }
     // The error's own message only names the step that failed. Its sources name the cause,
     // such as "tcp connect error: Connection refused (os error 111)".
     let mut cause = String::new();
@@ -421,4 +444,27 @@ fn unix_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn invalid_response_is_not_called_unreachable() {
+        let cause = io::Error::new(io::ErrorKind::InvalidData, "invalid chunk size \"QQ\"");
+        let error = send_error(&ClientError::Request(cause), "openai");
+        assert_eq!(error.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(error.code, "upstream_invalid_response");
+        assert_eq!(
+            error.message,
+            "upstream \"openai\" sent an invalid response: invalid chunk size \"QQ\""
+        );
+
+        let closed = io::Error::new(io::ErrorKind::UnexpectedEof, "closed without a response");
+        let error = send_error(&ClientError::Request(closed), "openai");
+        assert_eq!(error.code, "upstream_unreachable");
+    }
 }

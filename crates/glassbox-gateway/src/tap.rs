@@ -72,7 +72,7 @@ fn upstream_failure(outcome: &Outcome) -> Option<&str> {
     match outcome {
         Outcome::UpstreamBroke(cause) => Some(cause),
         Outcome::Rejected {
-            code: "upstream_unreachable" | "upstream_timeout",
+            code: "upstream_unreachable" | "upstream_invalid_response" | "upstream_timeout",
             message,
         } => Some(message),
         _ => None,

@@ -9,26 +9,31 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
+use std::time::Duration;
+
 use super::conn::Conn;
 use super::pool::{Pool, PoolKey};
 use super::wire::Decoder;
+
+/// The pool and key a connection returns to once its response has been read, and the
+/// keep-alive timeout its upstream announced.
+pub(crate) struct Reuse {
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) key: PoolKey,
+    pub(crate) keep_alive: Option<Duration>,
+}
 
 /// A response body together with its connection. Dropped before its end, it closes the
 /// connection, which cancels the request upstream.
 pub struct ResponseBody {
     conn: Option<Conn>,
     decoder: Decoder,
-    /// The pool and key the connection returns to at the end, when it may carry another
-    /// request.
-    reuse: Option<(Arc<Pool>, PoolKey)>,
+    /// Set when the connection may carry another request once the body has ended.
+    reuse: Option<Reuse>,
 }
 
 impl ResponseBody {
-    pub(crate) fn new(
-        conn: Conn,
-        decoder: Decoder,
-        reuse: Option<(Arc<Pool>, PoolKey)>,
-    ) -> ResponseBody {
+    pub(crate) fn new(conn: Conn, decoder: Decoder, reuse: Option<Reuse>) -> ResponseBody {
         ResponseBody {
             conn: Some(conn),
             decoder,
@@ -39,8 +44,8 @@ impl ResponseBody {
     /// Gives the connection back to the pool, or closes it.
     fn release(&mut self) {
         let conn = self.conn.take();
-        if let (Some(conn), Some((pool, key))) = (conn, self.reuse.take()) {
-            pool.put(key, conn);
+        if let (Some(conn), Some(reuse)) = (conn, self.reuse.take()) {
+            reuse.pool.put(reuse.key, conn, reuse.keep_alive);
         }
     }
 
@@ -48,6 +53,16 @@ impl ResponseBody {
     fn fail(&mut self, error: io::Error) -> Poll<Option<io::Result<Frame<Bytes>>>> {
         self.conn = None;
         Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl Drop for ResponseBody {
+    /// Returns the connection to the pool when the body was complete though not read to its
+    /// end, as happens to an empty body (a 204, say) that the server never polls.
+    fn drop(&mut self) {
+        if self.decoder.is_done() {
+            self.release();
+        }
     }
 }
 
@@ -95,7 +110,7 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.conn.is_none()
+        self.conn.is_none() || self.decoder.is_done()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -30,6 +30,7 @@ use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
 pub use body::ResponseBody;
+use body::Reuse;
 use conn::Conn;
 use pool::{Pool, PoolKey};
 use wire::{Decoder, body_apart, encode_request};
@@ -152,7 +153,11 @@ impl UpstreamClient {
                 }
             };
 
-            let reuse = head.keep_alive.then(|| (Arc::clone(&self.pool), key));
+            let reuse = head.keep_alive.then(|| Reuse {
+                pool: Arc::clone(&self.pool),
+                key,
+                keep_alive: head.keep_alive_timeout,
+            });
             let body = ResponseBody::new(conn, Decoder::new(head.framing), reuse);
             let mut response = Response::new(body);
             *response.status_mut() = head.status;
@@ -211,6 +216,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use http_body_util::BodyExt;
+    use hyper::body::Body;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
@@ -488,6 +494,36 @@ mod tests {
         assert_eq!(response.status(), 413);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "too long");
+    }
+
+    #[tokio::test]
+    async fn announced_keep_alive_limits_reuse() {
+        let short = b"HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 5\r\n\r\nhello";
+        let long = b"HTTP/1.1 200 OK\r\nkeep-alive: timeout=30\r\ncontent-length: 5\r\n\r\nhello";
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        let (url, _) = upstream(short, false).await;
+        let key = call_once(&client, &url).await;
+        assert_eq!(client.pool.idle_count(&key), 0);
+
+        let (url, _) = upstream(long, false).await;
+        let key = call_once(&client, &url).await;
+        assert_eq!(client.pool.idle_count(&key), 1);
+    }
+
+    #[tokio::test]
+    async fn empty_body_returns_its_connection_unread() {
+        let (url, _) = upstream(b"HTTP/1.1 204 No Content\r\n\r\n", false).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        let request = Request::post(&url).body(Bytes::from_static(b"{}")).unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(response.status(), 204);
+        assert!(response.body().is_end_stream());
+        drop(response);
+
+        let key = pool_key(&url.parse().unwrap()).unwrap();
+        assert_eq!(client.pool.idle_count(&key), 1);
     }
 
     #[tokio::test]

@@ -9,13 +9,17 @@ use std::time::{Duration, Instant};
 
 use super::conn::Conn;
 
+/// A connection is retired this long before the keep-alive timeout its upstream announced, so
+/// that a request does not go out just as the upstream closes the connection.
+const KEEP_ALIVE_MARGIN: Duration = Duration::from_secs(1);
+
 /// The destination of a connection: scheme and authority.
 pub(crate) type PoolKey = (http::uri::Scheme, http::uri::Authority);
 
-/// An idle connection and when it became idle.
+/// An idle connection and when it stops being reused.
 struct Idle {
     conn: Conn,
-    since: Instant,
+    expires: Instant,
 }
 
 /// Idle connections by upstream.
@@ -50,17 +54,21 @@ impl Pool {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let list = idle.get_mut(key)?;
-        let fresh = list
-            .iter()
-            .position(|entry| entry.since.elapsed() < self.idle_timeout)
-            .unwrap_or(list.len());
-        list.drain(..fresh);
+        let now = Instant::now();
+        list.retain(|entry| entry.expires > now);
         list.pop()
     }
 
-    /// Keeps `conn` for reuse when it is open and ready for another request.
-    pub(crate) fn put(&self, key: PoolKey, mut conn: Conn) {
-        if !conn.is_idle_and_open() {
+    /// Keeps `conn` for reuse when it is open and ready for another request, until the pool's
+    /// idle timeout or, when it is shorter, the upstream's announced `keep_alive` timeout.
+    pub(crate) fn put(&self, key: PoolKey, mut conn: Conn, keep_alive: Option<Duration>) {
+        let lifetime = match keep_alive {
+            Some(upstream) => upstream
+                .saturating_sub(KEEP_ALIVE_MARGIN)
+                .min(self.idle_timeout),
+            None => self.idle_timeout,
+        };
+        if lifetime.is_zero() || !conn.is_idle_and_open() {
             return;
         }
         conn.shrink();
@@ -75,7 +83,7 @@ impl Pool {
         }
         list.push(Idle {
             conn,
-            since: Instant::now(),
+            expires: Instant::now() + lifetime,
         });
     }
 
@@ -86,10 +94,9 @@ impl Pool {
             .idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
         for list in idle.values_mut() {
-            list.retain_mut(|entry| {
-                entry.since.elapsed() < self.idle_timeout && entry.conn.is_idle_and_open()
-            });
+            list.retain_mut(|entry| entry.expires > now && entry.conn.is_idle_and_open());
         }
         idle.retain(|_, list| !list.is_empty());
     }

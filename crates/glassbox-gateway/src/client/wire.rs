@@ -6,6 +6,7 @@
 //! each event through the layers above on its own.
 
 use std::io;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -76,6 +77,8 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     /// Whether the connection may carry another request once the body has been read.
     pub(crate) keep_alive: bool,
+    /// How long the upstream keeps an idle connection open, from `keep-alive: timeout=N`.
+    pub(crate) keep_alive_timeout: Option<Duration>,
 }
 
 /// The framing of a response body: what marks its end.
@@ -123,12 +126,14 @@ pub(crate) fn parse_head(buffer: &mut BytesMut, method: &Method) -> io::Result<O
         }
         let framing = framing(&headers, status, method)?;
         let keep_alive = framing != Framing::UntilClose && keeps_alive(&headers, version);
+        let keep_alive_timeout = keep_alive_timeout(&headers);
         return Ok(Some(Head {
             status,
             version,
             headers,
             framing,
             keep_alive,
+            keep_alive_timeout,
         }));
     }
 }
@@ -197,10 +202,24 @@ fn keeps_alive(headers: &HeaderMap, version: Version) -> bool {
     }
 }
 
+/// Reads the `timeout` parameter of a `keep-alive` header, in seconds.
+fn keep_alive_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("keep-alive")?.to_str().ok()?;
+    value.split(',').find_map(|parameter| {
+        let (name, seconds) = parameter.split_once('=')?;
+        let seconds: u64 = seconds.trim().parse().ok()?;
+        name.trim()
+            .eq_ignore_ascii_case("timeout")
+            .then(|| Duration::from_secs(seconds))
+    })
+}
+
 /// Reads a response body out of the connection's buffer.
 #[derive(Debug)]
 pub(crate) struct Decoder {
     state: State,
+    /// An error found after data that was handed over first; the next decode returns it.
+    error: Option<io::Error>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +246,7 @@ impl Decoder {
             Framing::Chunked => State::ChunkSize,
             Framing::UntilClose => State::UntilClose,
         };
-        Decoder { state }
+        Decoder { state, error: None }
     }
 
     /// True once the whole body has been read.
@@ -247,6 +266,9 @@ impl Decoder {
     /// Takes the body's bytes out of `buffer`, as far as they have arrived; `Ok(None)` when
     /// none have.
     pub(crate) fn decode(&mut self, buffer: &mut BytesMut) -> io::Result<Option<Bytes>> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
         match self.state {
             State::Length(left) => {
                 let take = left.min(buffer.len() as u64);
@@ -260,8 +282,12 @@ impl Decoder {
             State::Done => Ok(None),
             _ => {
                 let mut data = BytesMut::new();
-                self.decode_chunks(buffer, &mut data)?;
-                Ok((!data.is_empty()).then(|| data.freeze()))
+                let decoded = self.decode_chunks(buffer, &mut data);
+                if data.is_empty() {
+                    return decoded.map(|()| None);
+                }
+                self.error = decoded.err();
+                Ok(Some(data.freeze()))
             }
         }
     }
@@ -492,6 +518,24 @@ mod tests {
     }
 
     #[test]
+    fn keep_alive_timeout_is_read() {
+        let timeout = |bytes: &[u8]| {
+            head(bytes, &Method::GET)
+                .unwrap()
+                .unwrap()
+                .keep_alive_timeout
+        };
+
+        let node = b"HTTP/1.1 200 OK\r\nkeep-alive: timeout=5\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(timeout(node), Some(Duration::from_secs(5)));
+        let both =
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: max=100, Timeout = 30\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(timeout(both), Some(Duration::from_secs(30)));
+        let none = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(timeout(none), None);
+    }
+
+    #[test]
     fn bad_heads_are_errors() {
         for bytes in [
             &b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n"[..],
@@ -558,11 +602,28 @@ mod tests {
         ] {
             let mut decoder = Decoder::new(Framing::Chunked);
             let mut buffer = BytesMut::from(wire);
-            let error = decoder.decode(&mut buffer).unwrap_err();
+            // Data before the bad part comes first.
+            let error = loop {
+                match decoder.decode(&mut buffer) {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("no error for {wire:?}"),
+                    Err(error) => break error,
+                }
+            };
             assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{wire:?}");
         }
         let mut decoder = Decoder::new(Framing::Chunked);
         let mut buffer = BytesMut::from(&vec![b'1'; MAX_LINE + 1][..]);
         assert!(decoder.decode(&mut buffer).is_err());
+    }
+
+    #[test]
+    fn data_before_a_bad_chunk_comes_first() {
+        let mut decoder = Decoder::new(Framing::Chunked);
+        let mut buffer = BytesMut::from(&b"2\r\nab\r\nQQ\r\n"[..]);
+
+        assert_eq!(decoder.decode(&mut buffer).unwrap().unwrap(), "ab");
+        let error = decoder.decode(&mut buffer).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     }
 }

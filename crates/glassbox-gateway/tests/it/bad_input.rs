@@ -7,6 +7,7 @@ use glassbox_gateway::GatewayConfig;
 use glassbox_mock::MockOptions;
 use glassbox_model::SpanStatus;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{Harness, loopback, trace_context};
 
@@ -247,4 +248,76 @@ async fn client_that_disconnects_mid_stream_is_recorded() {
         )
         .await;
     assert_eq!(ok.status(), 200);
+}
+
+/// Starts an upstream that sends `responses` in turn, one per request, as raw bytes, and closes
+/// each connection after its response. Returns its OpenAI-style base URL.
+async fn raw_upstream(responses: &'static [&'static [u8]]) -> String {
+    let listener = loopback().await;
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for response in responses {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut received = Vec::new();
+            let mut buffer = [0; 4096];
+            while !received.windows(4).any(|window| window == b"\r\n\r\n") {
+                let read = stream.read(&mut buffer).await.unwrap();
+                received.extend_from_slice(&buffer[..read]);
+            }
+            stream.write_all(response).await.unwrap();
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn unusual_upstream_responses_are_passed_on_and_recorded() {
+    let base = raw_upstream(&[
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 3\r\n\
+          transfer-encoding: chunked\r\n\r\n9\r\n{\"id\":\"x\"\r\n1\r\n}\r\n0\r\n\r\n",
+        b"HTTP/1.1 2OO OK\r\n\r\n",
+    ])
+    .await;
+    let config = GatewayConfig {
+        upstreams: vec![glassbox_gateway::UpstreamConfig {
+            name: "raw".to_owned(),
+            dialect: glassbox_gateway::Dialect::Openai,
+            base_url: base,
+            provider: None,
+            models: vec!["raw-*".to_owned()],
+            api_key_env: None,
+            stream_usage: true,
+        }],
+        ..GatewayConfig::default()
+    };
+    let harness = Harness::with(config, MockOptions::default()).await;
+    let call = json!({"model": "raw-1", "messages": [{"role": "user", "content": "hi"}]});
+
+    // A response without a body is recorded as complete, not as a client that went away.
+    let (trace, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness.post("/v1/chat/completions", &headers, &call).await;
+    assert_eq!(response.status(), 204);
+    assert!(response.bytes().await.unwrap().is_empty());
+    let span = harness.spans(&trace, 1).await.remove(0);
+    assert_eq!(span.error_type, None);
+
+    // A length beside chunked framing is not the body's and does not reach the client.
+    let (_, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness.post("/v1/chat/completions", &headers, &call).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "{\"id\":\"x\"}");
+
+    let (trace, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness.post("/v1/chat/completions", &headers, &call).await;
+    let error = error_of(response, 502).await;
+    assert_eq!(error["error"]["code"], "upstream_invalid_response");
+    let span = harness.spans(&trace, 1).await.remove(0);
+    assert_eq!(
+        span.error_type.as_deref(),
+        Some("upstream_invalid_response")
+    );
 }
