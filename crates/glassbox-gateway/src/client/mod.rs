@@ -217,8 +217,10 @@ mod tests {
 
     use http_body_util::BodyExt;
     use hyper::body::Body;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use tokio::net::TcpListener;
 
     use super::*;
 
@@ -248,7 +250,11 @@ mod tests {
         (url, accepted)
     }
 
-    async fn serve(mut stream: TcpStream, response: &[u8], close_after_response: bool) {
+    async fn serve(
+        mut stream: impl AsyncRead + AsyncWrite + Unpin,
+        response: &[u8],
+        close_after_response: bool,
+    ) {
         let mut received = Vec::new();
         let mut buffer = [0; 1024];
         loop {
@@ -565,6 +571,97 @@ mod tests {
 
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
         assert!(error.to_string().contains("before the body was complete"));
+    }
+
+    #[expect(deprecated, reason = "the client uses ring too, see `connector`")]
+    fn tls_provider() -> Arc<rustls::crypto::CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    /// Builds a client that trusts only the test certificate authority.
+    fn tls_client() -> UpstreamClient {
+        let ca = include_bytes!("../../tests/data/tls/ca.pem");
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(ca).unwrap())
+            .unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(tls_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_only()
+            .enable_http1()
+            .wrap_connector(http);
+        UpstreamClient {
+            connector,
+            pool: Arc::new(Pool::new(POOL_MAX_IDLE, POOL_IDLE_TIMEOUT)),
+        }
+    }
+
+    /// Starts an HTTPS upstream with the test certificate, as [`upstream`] does over plain TCP.
+    async fn tls_upstream(
+        response: &'static [u8],
+        close_after_response: bool,
+    ) -> (String, Arc<AtomicUsize>) {
+        let certificate = include_bytes!("../../tests/data/tls/server.pem");
+        let key = include_bytes!("../../tests/data/tls/server.key");
+        let config = rustls::ServerConfig::builder_with_provider(tls_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(certificate).unwrap()],
+                PrivateKeyDer::from_pem_slice(key).unwrap(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/v1/models", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let stream = acceptor.accept(stream).await.unwrap();
+                    serve(stream, response, close_after_response).await;
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn https_calls_share_one_connection() {
+        for response in [RESPONSE, CHUNKED] {
+            let (url, accepted) = tls_upstream(response, false).await;
+            let client = tls_client();
+
+            for _ in 0..3 {
+                assert_eq!(get(&client, &url).await, "hello");
+            }
+
+            assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn https_connection_closed_while_idle_is_replaced() {
+        let (url, accepted) = tls_upstream(RESPONSE, true).await;
+        let client = tls_client();
+
+        assert_eq!(get(&client, &url).await, "hello");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(get(&client, &url).await, "hello");
+
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
     #[test]
