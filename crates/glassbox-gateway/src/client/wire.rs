@@ -125,7 +125,12 @@ pub(crate) fn parse_head(buffer: &mut BytesMut, method: &Method) -> io::Result<O
             continue;
         }
         let framing = framing(&headers, status, method)?;
-        let keep_alive = framing != Framing::UntilClose && keeps_alive(&headers, version);
+        // Both a length and chunked framing may be a sign of response splitting (RFC 9112,
+        // section 6.3), so such a connection carries no other request.
+        let ambiguous = headers.contains_key(header::TRANSFER_ENCODING)
+            && headers.contains_key(header::CONTENT_LENGTH);
+        let keep_alive =
+            framing != Framing::UntilClose && !ambiguous && keeps_alive(&headers, version);
         let keep_alive_timeout = keep_alive_timeout(&headers);
         return Ok(Some(Head {
             status,
@@ -494,6 +499,7 @@ mod tests {
             Method::POST,
         );
         assert_eq!(chunked.framing, Framing::Chunked);
+        assert!(!chunked.keep_alive);
         let no_content = framing(
             b"HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n",
             Method::POST,
