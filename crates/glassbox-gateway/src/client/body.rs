@@ -5,11 +5,10 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
-
-use std::time::Duration;
 
 use super::conn::Conn;
 use super::pool::{Pool, PoolKey};
