@@ -10,6 +10,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use glassbox_model::{SpanId, TraceId};
 use serde_json::{Map, Value};
 
+use crate::client::connection_options;
 use crate::config::Dialect;
 use crate::upstream::{Secret, Upstream};
 
@@ -130,18 +131,6 @@ pub fn forward_request_headers(client: &HeaderMap, upstream: &Upstream) -> Heade
         set_credential(&mut forwarded, upstream.dialect, key);
     }
     forwarded
-}
-
-/// Returns the header names that a message's `Connection` header lists, in lower case.
-fn connection_options(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|token| token.trim().to_ascii_lowercase())
-        .filter(|token| !token.is_empty())
-        .collect()
 }
 
 /// Returns true for a header that concerns one connection only: a standard hop-by-hop one, or

@@ -277,46 +277,53 @@ fn respond(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/event-stream"));
-    let strip = ask_usage && event_stream;
+    // A body that is already complete has no usage to remove.
+    let complete = body.is_end_stream();
+    let strip = ask_usage && event_stream && !complete;
     if let Some(record) = pending.as_mut().and_then(PendingCall::record_mut) {
         record.response.status = head.status.as_u16();
         record.response.event_stream = event_stream;
     }
 
-    // The body's own framing, not the header: a chunked body may come with a stray length.
-    let length = body.size_hint().exact().filter(|_| !strip);
-    if body.is_end_stream() {
-        return empty_response(head, body, pending);
-    }
-    let limits = TapLimits {
-        max_capture: gateway.limits.max_capture_bytes,
-        idle_timeout: gateway.limits.idle_timeout,
-        expected_length: length,
+    // The server sends no body for a 204 or a 304 and would never read a tap, so a call whose
+    // body is already complete is recorded here.
+    let body = if complete {
+        // Dropping a complete body returns its connection to the pool.
+        drop(body);
+        if let Some(mut call) = pending {
+            call.finish(Outcome::Completed);
+        }
+        Body::empty()
+    } else {
+        tapped(gateway, body, strip, pending)
     };
-    let stripper = strip.then(UsageStripper::default);
-    let tap = Tap::new(Box::pin(body.into_data_stream()), stripper, pending, limits);
-    let mut answer = Response::new(Body::from_stream(tap));
+    let mut answer = Response::new(body);
     *answer.status_mut() = head.status;
     *answer.headers_mut() = forward_response_headers(&head.headers, strip);
     answer
 }
 
-/// Responds with a response whose body is already complete, such as a 204 or a 304. The
-/// server sends no body for those and would never read a tap, so the call is recorded here.
-fn empty_response(
-    head: http::response::Parts,
+/// Wraps the upstream's body in a tap that records the call at its end. With `strip`, the
+/// usage that the gateway requested is removed.
+fn tapped(
+    gateway: &Gateway,
     body: ResponseBody,
+    strip: bool,
     pending: Option<PendingCall>,
-) -> Response {
-    // Dropping a complete body returns its connection to the pool.
-    drop(body);
-    if let Some(mut call) = pending {
-        call.finish(Outcome::Completed);
-    }
-    let mut answer = Response::new(Body::empty());
-    *answer.status_mut() = head.status;
-    *answer.headers_mut() = forward_response_headers(&head.headers, false);
-    answer
+) -> Body {
+    let limits = TapLimits {
+        max_capture: gateway.limits.max_capture_bytes,
+        idle_timeout: gateway.limits.idle_timeout,
+        // The body's own framing, not the header: a chunked body may come with a stray length.
+        expected_length: body.size_hint().exact().filter(|_| !strip),
+    };
+    let stripper = strip.then(UsageStripper::default);
+    Body::from_stream(Tap::new(
+        Box::pin(body.into_data_stream()),
+        stripper,
+        pending,
+        limits,
+    ))
 }
 
 fn fail(error: GatewayError, endpoint: Endpoint, pending: Option<PendingCall>) -> Response {

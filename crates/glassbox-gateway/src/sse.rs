@@ -74,7 +74,7 @@ pub fn parse(raw: &[u8]) -> Event {
 /// Removes from an OpenAI-style stream what asking for usage added: the `"usage":null` field
 /// of every chunk and the final chunk that carries only the usage.
 ///
-/// Whole events are copied straight from the chunk to the output; only an event split across
+/// Whole events are copied straight from the chunk to the output. Only an event split across
 /// chunks is held back, until its blank line arrives.
 #[derive(Debug, Default)]
 pub struct UsageStripper {
@@ -100,7 +100,7 @@ impl UsageStripper {
     }
 }
 
-/// Strips each whole event of `buffer` into `out`; returns the length of those events.
+/// Strips each whole event of `buffer` into `out` and returns the length of those events.
 fn strip_events(buffer: &[u8], out: &mut BytesMut) -> usize {
     let mut used = 0;
     while let Some(length) = event_end(&buffer[used..]) {
@@ -137,7 +137,7 @@ fn is_usage_only(raw: &[u8]) -> bool {
     chunk.choices.is_some_and(|choices| choices.is_empty()) && chunk.usage.is_some()
 }
 
-/// The two fields of a stream chunk that tell the usage chunk apart; the rest is skipped
+/// The two fields of a stream chunk that tell the usage chunk apart. The rest is skipped
 /// without being built.
 #[derive(Deserialize)]
 struct UsageChunk {
@@ -147,7 +147,7 @@ struct UsageChunk {
     usage: Option<AnyObject>,
 }
 
-/// A JSON object whose content is skipped; any other value fails to deserialize.
+/// A JSON object whose content is skipped. Any other value fails to deserialize.
 struct AnyObject;
 
 impl<'de> Deserialize<'de> for AnyObject {
@@ -270,14 +270,18 @@ mod tests {
         let usage = br#"data: {"id":"c","choices":[],"usage":{"prompt_tokens":3}}"#;
         assert!(is_usage_only(usage));
 
-        for kept in [
+        for not_usage in [
             &br#"data: {"id":"c","choices":[{"index":0}],"usage":{"prompt_tokens":3}}"#[..],
             br#"data: {"id":"c","choices":[],"usage":"none"}"#,
             br#"data: {"id":"c","usage":{"prompt_tokens":3}}"#,
             br#"data: {"id":"c","choices":[]}"#,
             br#"data: {"usage":{"#,
         ] {
-            assert!(!is_usage_only(kept), "{}", String::from_utf8_lossy(kept));
+            assert!(
+                !is_usage_only(not_usage),
+                "{}",
+                String::from_utf8_lossy(not_usage)
+            );
         }
     }
 

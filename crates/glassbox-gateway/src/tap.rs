@@ -256,16 +256,15 @@ impl Stream for Tap {
 impl Tap {
     /// Ends the body with an error when the upstream stayed silent too long.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
-        let idle_timeout = self.limits.idle_timeout;
-        let last_data = self.last_data;
+        let deadline = self.last_data + self.limits.idle_timeout;
         let idle = self
             .idle
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(last_data + idle_timeout)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         loop {
             if idle.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            let deadline = self.last_data + idle_timeout;
+            // The timer fired early when data came after it was set.
             if deadline <= idle.deadline() {
                 break;
             }
@@ -329,7 +328,7 @@ mod tests {
         Tap::new(Box::pin(upstream), None, None, limits)
     }
 
-    /// Reads the body to its end; returns the bytes and the error that ended it, if any.
+    /// Reads the body to its end and returns the bytes and the error that ended it, if any.
     async fn read(mut tap: Tap) -> (Vec<u8>, Option<io::Error>) {
         let mut body = Vec::new();
         while let Some(item) = std::future::poll_fn(|cx| Pin::new(&mut tap).poll_next(cx)).await {

@@ -66,7 +66,7 @@ impl Conn {
         }
     }
 
-    /// Reads what has arrived into the buffer; `Ok(0)` when the upstream closed the connection.
+    /// Reads what has arrived into the buffer. `Ok(0)` means the upstream closed the connection.
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.buffer.capacity() - self.buffer.len() < READ_SIZE / 4 {
             self.buffer.reserve(READ_SIZE);
@@ -75,9 +75,8 @@ impl Conn {
         std::pin::pin!(read).poll(cx)
     }
 
-    /// True when the connection is still open with nothing to read, as an idle connection
-    /// must be. Anything else (the upstream closed it, sent bytes that were not requested, or an error)
-    /// makes it unfit for another request.
+    /// Returns true when the connection is open with nothing to read, as an idle connection must
+    /// be. A close by the upstream, unrequested bytes or an error make it unfit for reuse.
     pub(crate) fn is_idle_and_open(&mut self) -> bool {
         if !self.buffer.is_empty() {
             return false;

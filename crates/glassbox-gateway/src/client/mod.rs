@@ -33,6 +33,7 @@ pub use body::ResponseBody;
 use body::Reuse;
 use conn::Conn;
 use pool::{Pool, PoolKey};
+pub(crate) use wire::connection_options;
 use wire::{Decoder, body_apart, encode_request};
 
 /// Idle connections are closed after this long.

@@ -94,8 +94,8 @@ pub(crate) enum Framing {
     UntilClose,
 }
 
-/// Parses a response head from the start of `buffer` and removes it; `Ok(None)` when the head
-/// is not complete yet. Informational (1xx) responses before the final one are skipped.
+/// Parses a response head from the start of `buffer` and removes it, or returns `Ok(None)`
+/// when the head is not complete yet. Informational (1xx) responses before the final one are skipped.
 pub(crate) fn parse_head(buffer: &mut BytesMut, method: &Method) -> io::Result<Option<Head>> {
     loop {
         let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -193,18 +193,25 @@ fn framing(headers: &HeaderMap, status: StatusCode, method: &Method) -> io::Resu
 }
 
 fn keeps_alive(headers: &HeaderMap, version: Version) -> bool {
-    let has = |token: &str| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .any(|part| part.trim().eq_ignore_ascii_case(token))
-    };
+    let options = connection_options(headers);
+    let has = |option: &str| options.iter().any(|listed| listed == option);
     match version {
         Version::HTTP_10 => has("keep-alive"),
         _ => !has("close"),
     }
+}
+
+/// Returns the options that a message's `Connection` header lists, in lower case: `close`,
+/// `keep-alive`, or the names of headers that concern this connection only.
+pub(crate) fn connection_options(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect()
 }
 
 /// Reads the `timeout` parameter of a `keep-alive` header, in seconds.
@@ -254,12 +261,12 @@ impl Decoder {
         Decoder { state, error: None }
     }
 
-    /// True once the whole body has been read.
+    /// Returns true once the whole body has been read.
     pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
     }
 
-    /// Bytes of body left, when known.
+    /// Returns the bytes of body left, when known.
     pub(crate) fn remaining(&self) -> Option<u64> {
         match self.state {
             State::Length(left) => Some(left),
@@ -268,8 +275,8 @@ impl Decoder {
         }
     }
 
-    /// Takes the body's bytes out of `buffer`, as far as they have arrived; `Ok(None)` when
-    /// none have.
+    /// Takes the body's bytes out of `buffer`, as far as they have arrived, or returns
+    /// `Ok(None)` when none have.
     pub(crate) fn decode(&mut self, buffer: &mut BytesMut) -> io::Result<Option<Bytes>> {
         if let Some(error) = self.error.take() {
             return Err(error);
@@ -345,8 +352,8 @@ impl Decoder {
         }
     }
 
-    /// Notes that the upstream closed the connection; an error unless the body was complete
-    /// or ends with the connection.
+    /// Notes that the upstream closed the connection. That is an error unless the body was
+    /// complete or ends with the connection.
     pub(crate) fn end_of_input(&mut self) -> io::Result<()> {
         match self.state {
             State::Done => Ok(()),
@@ -362,8 +369,8 @@ impl Decoder {
     }
 }
 
-/// Removes one line and its line break (`\r\n` or `\n`) from `buffer`; `Ok(None)` when the
-/// line break has not arrived yet.
+/// Removes one line and its line break (`\r\n` or `\n`) from `buffer`, or returns `Ok(None)`
+/// when the line break has not arrived yet.
 fn take_line(buffer: &mut BytesMut) -> io::Result<Option<BytesMut>> {
     let Some(end) = memchr::memchr(b'\n', buffer) else {
         if buffer.len() > MAX_LINE {
@@ -379,7 +386,7 @@ fn take_line(buffer: &mut BytesMut) -> io::Result<Option<BytesMut>> {
     Ok(Some(line))
 }
 
-/// Reads the hexadecimal size at the start of a chunk-size line; extensions are ignored.
+/// Reads the hexadecimal size at the start of a chunk-size line and ignores any extensions.
 fn chunk_size(line: &[u8]) -> io::Result<u64> {
     let digits = line
         .split(|byte| *byte == b';')
@@ -408,7 +415,7 @@ mod tests {
         parse_head(&mut BytesMut::from(bytes), method)
     }
 
-    /// Decodes `wire` fed in pieces of `step` bytes; returns the data and whether it ended.
+    /// Decodes `wire` fed in pieces of `step` bytes and returns the data and whether it ended.
     fn decode_in_steps(framing: Framing, wire: &[u8], step: usize) -> (Vec<u8>, bool) {
         let mut decoder = Decoder::new(framing);
         let mut buffer = BytesMut::new();
