@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use glassbox_model::{Span, SpanKind, TraceId, TraceSummary};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::background;
 use crate::batch::{WriteBatch, WriteSummary};
@@ -330,6 +330,13 @@ fn configure_writer(connection: &Connection, options: &SqliteOptions) -> Result<
     Ok(())
 }
 
+/// Begins a transaction that reads before it writes, taking the write lock at once. A deferred
+/// one would read first, and then fail without waiting if the full-text indexer, on its own
+/// connection, committed in between.
+fn maintenance_transaction(connection: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    Ok(connection.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
 fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(Duration::from_millis(100))?;
@@ -396,7 +403,7 @@ impl WriteStore for SqliteStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = lock(&store.inner.writer);
-            let transaction = connection.transaction()?;
+            let transaction = maintenance_transaction(&mut connection)?;
             let changed = maintenance::reprice(
                 &transaction,
                 from_unix_nano,
@@ -420,7 +427,7 @@ impl WriteStore for SqliteStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = lock(&store.inner.writer);
-            let transaction = connection.transaction()?;
+            let transaction = maintenance_transaction(&mut connection)?;
             let summary =
                 points::retain(&transaction, delete_before, downsample_before, step_seconds)?;
             transaction.commit()?;
@@ -438,7 +445,7 @@ impl WriteStore for SqliteStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = lock(&store.inner.writer);
-            let transaction = connection.transaction()?;
+            let transaction = maintenance_transaction(&mut connection)?;
             let seconds = |nanos: u64| rows::to_sql_int(nanos / 1_000_000_000);
             let rebuilt = rollup::rebuild(
                 &transaction,

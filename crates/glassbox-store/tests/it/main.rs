@@ -202,3 +202,39 @@ fn metric_batch(round: u32) -> glassbox_store::WriteBatch {
         ..Default::default()
     }
 }
+
+/// Another connection holds the write lock and commits while the repricing waits. A
+/// transaction that read before taking the lock would fail with "database is locked".
+#[tokio::test]
+async fn sqlite_reprice_waits_for_another_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    let mut batch = spans_of_round(1);
+    for span in &mut batch.spans {
+        span.kind = glassbox_model::SpanKind::Llm;
+    }
+    store.write(batch).await.unwrap();
+    store.flush().await.unwrap();
+
+    let path = dir.path().join(glassbox_store::sqlite::DATABASE_FILE);
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let other = std::thread::spawn(move || {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection.execute_batch("BEGIN IMMEDIATE").unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        connection
+            .execute_batch("UPDATE fts_progress SET indexed_up_to = indexed_up_to; COMMIT")
+            .unwrap();
+    });
+    is_locked.recv().unwrap();
+
+    let repricer: glassbox_store::Repricer = Arc::new(|span: &mut glassbox_model::Span| {
+        span.cost_usd = Some(1.0);
+    });
+    let (from, to) = (1_600_000_000_000_000_000, 1_800_000_000_000_000_000);
+    let changed = store.reprice(from, to, None, repricer).await.unwrap();
+
+    assert_eq!(changed, 50);
+    other.join().unwrap();
+}
