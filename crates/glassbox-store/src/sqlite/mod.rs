@@ -47,6 +47,8 @@ use crate::{
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "glassbox.db";
+/// Checkpoints a flush tries, 10 ms apart, before it leaves the rest in the write-ahead log.
+const FLUSH_CHECKPOINT_TRIES: usize = 500;
 
 /// Rows the background indexer adds to the full-text index per transaction.
 const FTS_CHUNK_ROWS: usize = 5_000;
@@ -283,7 +285,16 @@ impl SqliteStore {
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
         let mut connection = lock(&self.inner.writer);
         while fts::index_backlog(&mut connection, FTS_CHUNK_ROWS)? > 0 {}
-        connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        // A checkpoint that meets the checkpoint thread's own reports itself busy instead of
+        // waiting, and leaves pages in the log, so it is tried again for a while.
+        for _ in 0..FLUSH_CHECKPOINT_TRIES {
+            let busy: i64 =
+                connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+            if busy == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Ok(())
     }
 }
