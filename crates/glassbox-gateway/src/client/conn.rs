@@ -22,6 +22,46 @@ const READ_SIZE: usize = 16 * 1024;
 /// Largest response head. A pooled connection whose buffer grew past this gets a new one.
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// The end of a connection before a single byte of a response arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NoResponse {
+    /// The upstream closed the connection.
+    #[error("the upstream closed the connection without a response")]
+    Closed,
+    /// The upstream reset the connection.
+    #[error("the upstream reset the connection without a response")]
+    Reset,
+}
+
+impl NoResponse {
+    /// Returns how `error` from [`Conn::read_head`] ended the connection, when it ended before
+    /// any byte of a response.
+    pub(crate) fn of(error: &io::Error) -> Option<NoResponse> {
+        error.get_ref()?.downcast_ref::<NoResponse>().copied()
+    }
+
+    /// Errors of a read that mean the upstream dropped the connection. A TLS stream closed
+    /// without its closing message reads as an unexpected end.
+    fn is_reset(error: &io::Error) -> bool {
+        matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::UnexpectedEof
+        )
+    }
+}
+
+impl From<NoResponse> for io::Error {
+    fn from(reason: NoResponse) -> io::Error {
+        let kind = match reason {
+            NoResponse::Closed => io::ErrorKind::UnexpectedEof,
+            NoResponse::Reset => io::ErrorKind::ConnectionReset,
+        };
+        io::Error::new(kind, reason)
+    }
+}
+
 /// An open connection.
 pub(crate) struct Conn {
     io: Io,
@@ -45,8 +85,10 @@ impl Conn {
         self.io.flush().await
     }
 
-    /// Reads until a whole response head has arrived, and parses it.
+    /// Reads until a whole response head has arrived, and parses it. When the connection ends
+    /// before a single byte of a response, the error wraps a [`NoResponse`].
     pub(crate) async fn read_head(&mut self, method: &Method) -> io::Result<Head> {
+        let mut received = !self.buffer.is_empty();
         loop {
             if let Some(head) = parse_head(&mut self.buffer, method)? {
                 return Ok(head);
@@ -57,11 +99,19 @@ impl Conn {
                     format!("response head larger than {MAX_HEAD_BYTES} bytes"),
                 ));
             }
-            if std::future::poll_fn(|cx| self.poll_fill(cx)).await? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the upstream closed the connection without a response",
-                ));
+            match std::future::poll_fn(|cx| self.poll_fill(cx)).await {
+                Ok(0) if received => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the upstream closed the connection in the middle of the response head",
+                    ));
+                }
+                Ok(0) => return Err(NoResponse::Closed.into()),
+                Ok(_) => received = true,
+                Err(error) if !received && NoResponse::is_reset(&error) => {
+                    return Err(NoResponse::Reset.into());
+                }
+                Err(error) => return Err(error),
             }
         }
     }

@@ -18,7 +18,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -31,7 +31,7 @@ use tower_service::Service;
 
 pub use body::ResponseBody;
 use body::Reuse;
-use conn::Conn;
+use conn::{Conn, NoResponse};
 use pool::{Pool, PoolKey};
 pub(crate) use wire::connection_options;
 use wire::{Decoder, body_apart, encode_request};
@@ -40,6 +40,9 @@ use wire::{Decoder, body_apart, encode_request};
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How often idle connections are checked for their timeout and for a close by the upstream.
 const POOL_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// A reused connection that ends without a response this soon after the request was written
+/// was closed by its upstream for being idle: a round trip, with room for distant upstreams.
+const IDLE_CLOSE_WINDOW: Duration = Duration::from_secs(1);
 /// Idle connections kept per upstream. A burst can open thousands; keeping them all would keep
 /// their buffers too.
 const POOL_MAX_IDLE: usize = 256;
@@ -145,8 +148,11 @@ impl UpstreamClient {
             if written.is_err() && reused {
                 continue;
             }
+            let sent = Instant::now();
             let head = match (written, conn.read_head(request.method()).await) {
                 (_, Ok(head)) => head,
+                // The upstream closed an idle connection as the request went out.
+                (Ok(()), Err(error)) if reused && closed_while_idle(&error, sent) => continue,
                 // An upstream may respond, with a 413 for example, and close before it has read
                 // the whole body. Its response is passed on instead of the write error.
                 (Err(error), Err(_)) | (Ok(()), Err(error)) => {
@@ -179,6 +185,16 @@ impl UpstreamClient {
             .map_err(ClientError::Connect)?;
         Ok(Conn::new(TokioIo::new(io)))
     }
+}
+
+/// Returns true when a reused connection that failed with `error` was most likely closed by
+/// its upstream for being idle, just as the request went out: it ended without a byte of a
+/// response within [`IDLE_CLOSE_WINDOW`] of the request. An upstream that closes idle
+/// connections without announcing a timeout (uvicorn after 5 s, for one) answers such a
+/// request with a reset. It never read the request, so sending it again on a new connection
+/// is safe. A connection that ends later may have carried a request the upstream worked on.
+fn closed_while_idle(error: &io::Error, sent: Instant) -> bool {
+    NoResponse::of(error).is_some() && sent.elapsed() < IDLE_CLOSE_WINDOW
 }
 
 fn pool_key(uri: &Uri) -> Result<PoolKey, ClientError> {
@@ -501,6 +517,117 @@ mod tests {
         assert_eq!(response.status(), 413);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "too long");
+    }
+
+    /// How an upstream drops the second request on its first connection.
+    #[derive(Clone, Copy)]
+    enum Drop {
+        /// Closes the connection with the request unread, which resets it.
+        Unread,
+        /// Reads the request and closes the connection.
+        Read,
+        /// Waits this long after the request arrived, then closes.
+        After(Duration),
+    }
+
+    /// Starts an upstream whose first connection answers one request and then drops the next
+    /// one as `drop` says; later connections answer every request. Returns its URL and its
+    /// accept count.
+    async fn closing_upstream(drop: Drop) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/v1/chat/completions",
+            listener.local_addr().unwrap()
+        );
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = [0; 1024];
+            let _ = first.read(&mut buffer).await.unwrap();
+            first.write_all(RESPONSE).await.unwrap();
+            first.readable().await.unwrap();
+            match drop {
+                Drop::Unread => {}
+                Drop::Read => {
+                    let _ = first.read(&mut buffer).await.unwrap();
+                }
+                Drop::After(wait) => tokio::time::sleep(wait).await,
+            }
+            std::mem::drop(first);
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve(stream, RESPONSE, false));
+            }
+        });
+        (url, accepted)
+    }
+
+    async fn post(client: &UpstreamClient, url: &str) -> Result<Bytes, ClientError> {
+        let request = Request::post(url).body(Bytes::from("{}")).unwrap();
+        let response = client.request(request).await?;
+        Ok(response.into_body().collect().await.unwrap().to_bytes())
+    }
+
+    #[tokio::test]
+    async fn request_meeting_an_idle_close_goes_out_again() {
+        for drop in [Drop::Unread, Drop::Read] {
+            let (url, accepted) = closing_upstream(drop).await;
+            let client = build(Duration::from_secs(5)).unwrap();
+
+            assert_eq!(post(&client, &url).await.unwrap(), "hello");
+            assert_eq!(post(&client, &url).await.unwrap(), "hello");
+
+            assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn connection_ending_late_is_not_sent_again() {
+        let wait = IDLE_CLOSE_WINDOW + Duration::from_millis(200);
+        let (url, accepted) = closing_upstream(Drop::After(wait)).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        assert_eq!(post(&client, &url).await.unwrap(), "hello");
+        let Err(ClientError::Request(cause)) = post(&client, &url).await else {
+            panic!("a request the upstream may have worked on must not go out again");
+        };
+
+        assert!(NoResponse::of(&cause).is_some(), "{cause}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn new_connection_ending_without_response_is_an_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/v1/chat/completions",
+            listener.local_addr().unwrap()
+        );
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut buffer = [0; 1024];
+                let _ = stream.read(&mut buffer).await;
+            }
+        });
+        let client = build(Duration::from_secs(5)).unwrap();
+
+        let Err(ClientError::Request(cause)) = post(&client, &url).await else {
+            panic!("a connection closed without a response should fail the request");
+        };
+
+        assert_eq!(NoResponse::of(&cause), Some(NoResponse::Closed));
+        assert_eq!(
+            cause.to_string(),
+            "the upstream closed the connection without a response"
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
