@@ -152,7 +152,10 @@ impl UpstreamClient {
             let head = match (written, conn.read_head(request.method()).await) {
                 (_, Ok(head)) => head,
                 // The upstream closed an idle connection as the request went out.
-                (Ok(()), Err(error)) if reused && closed_while_idle(&error, sent) => continue,
+                (Ok(()), Err(error)) if reused && closed_while_idle(&error, sent) => {
+                    tracing::debug!(upstream = %key.1, %error, "sending the request again on a new connection");
+                    continue;
+                }
                 // An upstream may respond, with a 413 for example, and close before it has read
                 // the whole body. Its response is passed on instead of the write error.
                 (Err(error), Err(_)) | (Ok(()), Err(error)) => {
