@@ -3,13 +3,14 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use hyper_rustls::MaybeHttpsStream;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::wire::{Head, parse_head};
@@ -21,6 +22,16 @@ pub(crate) type Io = TokioIo<MaybeHttpsStream<TokioIo<TcpStream>>>;
 const READ_SIZE: usize = 16 * 1024;
 /// Largest response head. A pooled connection whose buffer grew past this gets a new one.
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// The part of a request that went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// All of it.
+    Whole,
+    /// Part of the body: the upstream responded, or closed the connection, before reading the
+    /// rest. The connection cannot carry another request.
+    ResponseFirst,
+}
 
 /// The end of a connection before a single byte of a response arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -76,13 +87,40 @@ impl Conn {
         }
     }
 
-    /// Writes a whole request: its head, then the part of its body not joined to the head.
-    pub(crate) async fn write(&mut self, head: &[u8], body: Option<&Bytes>) -> io::Result<()> {
+    /// Writes a request: its head, then the part of its body not joined to the head.
+    pub(crate) async fn write(&mut self, head: &[u8], body: Option<&Bytes>) -> io::Result<Sent> {
         self.io.write_all(head).await?;
         if let Some(body) = body {
-            self.io.write_all(body).await?;
+            let mut rest = body.clone();
+            let sent = std::future::poll_fn(|cx| self.poll_write_body(cx, &mut rest)).await?;
+            if sent == Sent::ResponseFirst {
+                return Ok(sent);
+            }
         }
-        self.io.flush().await
+        self.io.flush().await?;
+        Ok(Sent::Whole)
+    }
+
+    /// Writes what is left of `body` while watching for a response. An upstream may respond
+    /// (with a 413, say) before it has read the whole body, and then stop reading without
+    /// closing the connection: writing on would wait until the response timeout.
+    fn poll_write_body(
+        &mut self,
+        cx: &mut Context<'_>,
+        body: &mut Bytes,
+    ) -> Poll<io::Result<Sent>> {
+        while !body.is_empty() {
+            match Pin::new(&mut self.io).poll_write(cx, body) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(written)) => body.advance(written),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => {
+                    // Bytes or a close from the upstream end the request early.
+                    return self.poll_fill(cx).map_ok(|_| Sent::ResponseFirst);
+                }
+            }
+        }
+        Poll::Ready(Ok(Sent::Whole))
     }
 
     /// Reads until a whole response head has arrived, and parses it. When the connection ends

@@ -31,10 +31,10 @@ use tower_service::Service;
 
 pub use body::ResponseBody;
 use body::Reuse;
-use conn::{Conn, NoResponse};
+use conn::{Conn, NoResponse, Sent};
 use pool::{Pool, PoolKey};
 pub(crate) use wire::connection_options;
-use wire::{Decoder, body_apart, encode_request};
+use wire::{Decoder, Head, body_apart, encode_request};
 
 /// Idle connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -149,16 +149,22 @@ impl UpstreamClient {
                 continue;
             }
             let sent = Instant::now();
+            let whole = matches!(written, Ok(Sent::Whole));
             let head = match (written, conn.read_head(request.method()).await) {
+                // A connection whose request was cut short cannot carry another.
+                (_, Ok(head)) if !whole => Head {
+                    keep_alive: false,
+                    ..head
+                },
                 (_, Ok(head)) => head,
                 // The upstream closed an idle connection as the request went out.
-                (Ok(()), Err(error)) if reused && closed_while_idle(&error, sent) => {
+                (Ok(_), Err(error)) if reused && closed_while_idle(&error, sent) => {
                     tracing::debug!(upstream = %key.1, %error, "sending the request again on a new connection");
                     continue;
                 }
                 // An upstream may respond, with a 413 for example, and close before it has read
                 // the whole body. Its response is passed on instead of the write error.
-                (Err(error), Err(_)) | (Ok(()), Err(error)) => {
+                (Err(error), Err(_)) | (Ok(_), Err(error)) => {
                     return Err(ClientError::Request(error));
                 }
             };
@@ -193,9 +199,10 @@ impl UpstreamClient {
 /// Returns true when a reused connection that failed with `error` was most likely closed by
 /// its upstream for being idle, just as the request went out: it ended without a byte of a
 /// response within [`IDLE_CLOSE_WINDOW`] of the request. An upstream that closes idle
-/// connections without announcing a timeout (uvicorn after 5 s, for one) answers such a
-/// request with a reset. It never read the request, so sending it again on a new connection
-/// is safe. A connection that ends later may have carried a request the upstream worked on.
+/// connections without announcing a timeout (uvicorn after 5 s, for one) resets the
+/// connection when such a request arrives. It never read the request, so sending it again on
+/// a new connection is safe. A connection that ends later may have carried a request the
+/// upstream worked on.
 fn closed_while_idle(error: &io::Error, sent: Instant) -> bool {
     NoResponse::of(error).is_some() && sent.elapsed() < IDLE_CLOSE_WINDOW
 }
@@ -522,9 +529,41 @@ mod tests {
         assert_eq!(body, "too long");
     }
 
-    /// How an upstream drops the second request on its first connection.
+    #[tokio::test]
+    async fn early_response_without_close_arrives() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0; 1024];
+            let _ = stream.read(&mut buffer).await.unwrap();
+            let response = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\n\r\ntoo long";
+            stream.write_all(response).await.unwrap();
+            // The connection stays open, and the rest of the body unread, until the test ends.
+            let _ = held.await;
+        });
+        let client = build(Duration::from_secs(5)).unwrap();
+        let body = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
+
+        let request = Request::post(&url).body(body).unwrap();
+        let call = client.request(request);
+        let response = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("the response should arrive while the body is still being written")
+            .unwrap();
+
+        assert_eq!(response.status(), 413);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "too long");
+        let key = pool_key(&url.parse().unwrap()).unwrap();
+        assert_eq!(client.pool.idle_count(&key), 0);
+        drop(release);
+    }
+
+    /// The way an upstream ends its first connection at the second request.
     #[derive(Clone, Copy)]
-    enum Drop {
+    enum Ending {
         /// Closes the connection with the request unread, which resets it.
         Unread,
         /// Reads the request and closes the connection.
@@ -533,10 +572,10 @@ mod tests {
         After(Duration),
     }
 
-    /// Starts an upstream whose first connection answers one request and then drops the next
-    /// one as `drop` says; later connections answer every request. Returns its URL and its
+    /// Starts an upstream whose first connection responds to one request and then ends in
+    /// the way `ending` names at the next one. Later connections respond to every request. Returns its URL and its
     /// accept count.
-    async fn closing_upstream(drop: Drop) -> (String, Arc<AtomicUsize>) {
+    async fn closing_upstream(ending: Ending) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(
             "http://{}/v1/chat/completions",
@@ -551,14 +590,14 @@ mod tests {
             let _ = first.read(&mut buffer).await.unwrap();
             first.write_all(RESPONSE).await.unwrap();
             first.readable().await.unwrap();
-            match drop {
-                Drop::Unread => {}
-                Drop::Read => {
+            match ending {
+                Ending::Unread => {}
+                Ending::Read => {
                     let _ = first.read(&mut buffer).await.unwrap();
                 }
-                Drop::After(wait) => tokio::time::sleep(wait).await,
+                Ending::After(wait) => tokio::time::sleep(wait).await,
             }
-            std::mem::drop(first);
+            drop(first);
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
                 count.fetch_add(1, Ordering::SeqCst);
@@ -576,8 +615,8 @@ mod tests {
 
     #[tokio::test]
     async fn request_meeting_an_idle_close_goes_out_again() {
-        for drop in [Drop::Unread, Drop::Read] {
-            let (url, accepted) = closing_upstream(drop).await;
+        for ending in [Ending::Unread, Ending::Read] {
+            let (url, accepted) = closing_upstream(ending).await;
             let client = build(Duration::from_secs(5)).unwrap();
 
             assert_eq!(post(&client, &url).await.unwrap(), "hello");
@@ -590,7 +629,7 @@ mod tests {
     #[tokio::test]
     async fn connection_ending_late_is_not_sent_again() {
         let wait = IDLE_CLOSE_WINDOW + Duration::from_millis(200);
-        let (url, accepted) = closing_upstream(Drop::After(wait)).await;
+        let (url, accepted) = closing_upstream(Ending::After(wait)).await;
         let client = build(Duration::from_secs(5)).unwrap();
 
         assert_eq!(post(&client, &url).await.unwrap(), "hello");
