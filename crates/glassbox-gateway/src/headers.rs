@@ -107,9 +107,11 @@ pub fn upstream_traceparent(context: &CallContext, client: &HeaderMap) -> Option
 }
 
 /// Returns the headers to send upstream: the client's, less the gateway's own, hop-by-hop
-/// ones, `host`, `content-length` and `accept-encoding`. The upstream's key replaces the
-/// client's when one is configured, and `accept-encoding: identity` requests an uncompressed
-/// response (a request without the header accepts any encoding).
+/// ones, `host`, `content-length`, `expect` and `accept-encoding`. The gateway has the whole
+/// body before it sends the request, so it has no use for `expect: 100-continue`. The
+/// upstream's key replaces the client's when one is configured, and `accept-encoding:
+/// identity` requests an uncompressed response (a request without the header accepts any
+/// encoding).
 pub fn forward_request_headers(client: &HeaderMap, upstream: &Upstream) -> HeaderMap {
     let named = connection_options(client);
     let mut forwarded = HeaderMap::with_capacity(client.len() + 1);
@@ -117,7 +119,10 @@ pub fn forward_request_headers(client: &HeaderMap, upstream: &Upstream) -> Heade
         let text = name.as_str();
         let dropped = text.starts_with(OWN_PREFIX)
             || is_hop_by_hop(&named, text)
-            || matches!(text, "host" | "content-length" | "accept-encoding")
+            || matches!(
+                text,
+                "host" | "content-length" | "expect" | "accept-encoding"
+            )
             || (upstream.api_key.is_some() && CREDENTIAL_HEADERS.contains(&text));
         if !dropped {
             forwarded.append(name.clone(), value.clone());
@@ -308,6 +313,7 @@ mod tests {
                 ("connection", "keep-alive, x-hop"),
                 ("x-hop", "1"),
                 ("accept-encoding", "gzip"),
+                ("expect", "100-continue"),
                 ("openai-organization", "org-1"),
             ]),
             openai,
@@ -320,6 +326,7 @@ mod tests {
         assert!(forwarded.get("x-glassbox-user-id").is_none());
         assert!(forwarded.get("connection").is_none());
         assert!(forwarded.get("x-hop").is_none());
+        assert!(forwarded.get("expect").is_none());
         assert_eq!(forwarded.get("accept-encoding").unwrap(), "identity");
     }
 

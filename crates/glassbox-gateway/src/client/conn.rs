@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::wire::{Head, parse_head};
+use super::wire::{Head, final_response_began, parse_head};
 
 /// The byte stream of an upstream connection, TLS or not.
 pub(crate) type Io = TokioIo<MaybeHttpsStream<TokioIo<TcpStream>>>;
@@ -114,13 +114,27 @@ impl Conn {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(written)) => body.advance(written),
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => {
-                    // Bytes or a close from the upstream end the request early.
-                    return self.poll_fill(cx).map_ok(|_| Sent::ResponseFirst);
-                }
+                Poll::Pending => return self.poll_early_response(cx),
             }
         }
         Poll::Ready(Ok(Sent::Whole))
+    }
+
+    /// Reads while a body write waits. A final response or a close from the upstream ends the
+    /// request early. An informational response (a `100 Continue` the request did not ask for) is
+    /// skipped, and the write goes on.
+    fn poll_early_response(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Sent>> {
+        loop {
+            match self.poll_fill(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(Sent::ResponseFirst)),
+                Poll::Ready(Ok(_)) if final_response_began(&mut self.buffer) => {
+                    return Poll::Ready(Ok(Sent::ResponseFirst));
+                }
+                Poll::Ready(Ok(_)) => {}
+            }
+        }
     }
 
     /// Reads until a whole response head has arrived, and parses it. When the connection ends

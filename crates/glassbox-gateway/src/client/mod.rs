@@ -561,6 +561,49 @@ mod tests {
         drop(release);
     }
 
+    #[tokio::test]
+    async fn interim_response_does_not_stop_the_body() {
+        const BODY: usize = 64 * 1024 * 1024;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = vec![0; 64 * 1024];
+            let read = stream.read(&mut buffer).await.unwrap();
+            let head = buffer
+                .windows(4)
+                .position(|window| window == b"\r\n\r\n")
+                .unwrap()
+                + 4;
+            let mut received = read - head;
+            stream
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .unwrap();
+            // The client's write fills the socket and waits while the interim response arrives.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            while received < BODY {
+                let read = stream.read(&mut buffer).await.unwrap();
+                assert_ne!(read, 0, "the body stopped after {received} bytes");
+                received += read;
+            }
+            stream.write_all(RESPONSE).await.unwrap();
+        });
+        let client = build(Duration::from_secs(5)).unwrap();
+        let body = Bytes::from(vec![b'x'; BODY]);
+
+        let request = Request::post(&url).body(body).unwrap();
+        let call = client.request(request);
+        let response = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("the whole body should go out after the interim response")
+            .unwrap();
+
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "hello");
+    }
+
     /// The way an upstream ends its first connection at the second request.
     #[derive(Clone, Copy)]
     enum Ending {

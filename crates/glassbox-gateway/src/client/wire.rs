@@ -94,6 +94,26 @@ pub(crate) enum Framing {
     UntilClose,
 }
 
+/// Removes the complete informational (1xx) responses at the start of `buffer`, and returns
+/// true once a final response has begun there. An unfinished head counts only when its status
+/// line shows it is not informational.
+pub(crate) fn final_response_began(buffer: &mut BytesMut) -> bool {
+    loop {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut slots);
+        let parsed = response.parse(buffer);
+        let interim = response
+            .code
+            .map(|code| (100..200).contains(&code) && code != 101);
+        match (parsed, interim) {
+            (Ok(httparse::Status::Complete(length)), Some(true)) => buffer.advance(length),
+            (Ok(httparse::Status::Partial), interim) => return interim == Some(false),
+            // A final head, or bytes that are not one, which reading the head will report.
+            _ => return true,
+        }
+    }
+}
+
 /// Parses a response head from the start of `buffer` and removes it, or returns `Ok(None)`
 /// when the head is not complete yet. Informational (1xx) responses before the final one are skipped.
 pub(crate) fn parse_head(buffer: &mut BytesMut, method: &Method) -> io::Result<Option<Head>> {
@@ -495,6 +515,36 @@ mod tests {
         .unwrap();
         assert_eq!(head.status, 200);
         assert_eq!(head.framing, Framing::Length(0));
+    }
+
+    #[test]
+    fn final_response_is_told_from_interim_ones() {
+        let check = |bytes: &[u8]| {
+            let mut buffer = BytesMut::from(bytes);
+            let began = final_response_began(&mut buffer);
+            (began, buffer)
+        };
+
+        let (began, rest) = check(b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert!(!began);
+        assert!(rest.is_empty());
+        let (began, rest) = check(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Payload");
+        assert!(began);
+        assert_eq!(&rest[..], b"HTTP/1.1 413 Payload");
+        assert!(check(b"HTTP/1.1 413 Payload Too Large\r\n").0);
+        assert!(check(b"not a response\r\n\r\n").0);
+        assert!(check(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").0);
+
+        for undecided in [
+            &b""[..],
+            b"HTTP/1.1 1",
+            b"HTTP/1.1 41",
+            b"HTTP/1.1 103 Early Hints\r\n",
+        ] {
+            let (began, rest) = check(undecided);
+            assert!(!began, "{}", String::from_utf8_lossy(undecided));
+            assert_eq!(&rest[..], undecided);
+        }
     }
 
     #[test]
