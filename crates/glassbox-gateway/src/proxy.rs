@@ -277,12 +277,15 @@ fn respond(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/event-stream"));
-    // A body that is already complete has no usage to remove.
+    let encoding = content_encoding(&head.headers);
+    // A body that is already complete has no usage to remove, and a compressed one cannot be
+    // edited: the client then sees the usage the gateway asked for.
     let complete = body.is_end_stream();
-    let strip = ask_usage && event_stream && !complete;
+    let strip = ask_usage && event_stream && !complete && encoding.is_none();
     if let Some(record) = pending.as_mut().and_then(PendingCall::record_mut) {
         record.response.status = head.status.as_u16();
         record.response.event_stream = event_stream;
+        record.response.encoding = encoding;
     }
 
     // The server sends no body for a 204 or a 304 and would never read a tap, so a call whose
@@ -301,6 +304,13 @@ fn respond(
     *answer.status_mut() = head.status;
     *answer.headers_mut() = forward_response_headers(&head.headers, strip);
     answer
+}
+
+/// Returns the response's `content-encoding` in lowercase, unless the body came as is.
+fn content_encoding(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_ENCODING)?.to_str().ok()?;
+    let encoding = value.trim().to_ascii_lowercase();
+    (!encoding.is_empty() && encoding != "identity").then_some(encoding)
 }
 
 /// Wraps the upstream's body in a tap that records the call at its end. With `strip`, the

@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod capture;
+mod encoding;
 pub mod openai;
 pub mod reply;
 
@@ -77,6 +78,8 @@ pub struct Captured {
     pub status: u16,
     /// Whether the body is an event stream.
     pub event_stream: bool,
+    /// The upstream's `content-encoding`, when it compressed the body anyway.
+    pub encoding: Option<String>,
     /// The body bytes kept.
     pub body: Vec<u8>,
     /// Each chunk's arrival time, from the start of the call, and its end offset in `body`.
@@ -142,14 +145,20 @@ pub struct RecordOptions {
 }
 
 /// Builds the span of one call.
-pub fn build_span(record: CallRecord, options: &RecordOptions, enricher: &Enricher) -> Span {
+pub fn build_span(mut record: CallRecord, options: &RecordOptions, enricher: &Enricher) -> Span {
     let mut span = base_span(&record, options);
     let request = serde_json::from_slice::<Value>(&record.request_body).ok();
     if let Some(request) = &request {
         read_request(&mut span, record.endpoint, request);
     }
 
-    let reply = read_response(&record);
+    let reply = match encoding::decode(&mut record.response) {
+        Ok(()) => read_response(&record),
+        Err(reason) => Reply {
+            undecodable: Some(reason),
+            ..Reply::default()
+        },
+    };
     apply_reply(&mut span, &record, reply);
     set_timings(&mut span, &record);
 
@@ -295,6 +304,7 @@ fn read_stream(endpoint: Endpoint, captured: &Captured, reply: &mut Reply) {
 }
 
 fn apply_reply(span: &mut Span, record: &CallRecord, reply: Reply) {
+    let failure = failure(record, &reply);
     span.response_id = reply.id;
     span.response_model = reply.model;
     span.usage = reply.usage;
@@ -310,7 +320,6 @@ fn apply_reply(span: &mut Span, record: &CallRecord, reply: Reply) {
         span.attributes
             .insert("http.response.status_code".to_owned(), Value::from(status));
     }
-    let failure = failure(record, reply.error, reply.complete, reply.malformed);
     match failure {
         Some((code, message)) => {
             span.status = SpanStatus::Error;
@@ -325,12 +334,7 @@ fn apply_reply(span: &mut Span, record: &CallRecord, reply: Reply) {
 }
 
 /// Returns the error code and message of a failed call, `None` for a success.
-fn failure(
-    record: &CallRecord,
-    error: Option<(String, String)>,
-    complete: bool,
-    malformed: bool,
-) -> Option<(String, String)> {
+fn failure(record: &CallRecord, reply: &Reply) -> Option<(String, String)> {
     let status = record.response.status;
     match &record.outcome {
         Outcome::Rejected { code, message } => return Some(((*code).to_owned(), message.clone())),
@@ -344,8 +348,8 @@ fn failure(
         }
         Outcome::Completed => {}
     }
-    if let Some(error) = error {
-        return Some(error);
+    if let Some(error) = &reply.error {
+        return Some(error.clone());
     }
     if status >= 400 {
         return Some((
@@ -353,11 +357,14 @@ fn failure(
             format!("the upstream answered {status}"),
         ));
     }
-    if malformed {
+    if let Some(reason) = &reply.undecodable {
+        return Some(("invalid_response".to_owned(), reason.clone()));
+    }
+    if reply.malformed {
         let message = "the upstream's response could not be read as JSON events";
         return Some(("invalid_response".to_owned(), message.to_owned()));
     }
-    let incomplete_stream = record.response.event_stream && !complete;
+    let incomplete_stream = record.response.event_stream && !reply.complete;
     incomplete_stream.then(|| {
         let message = "the upstream's stream ended before its final event";
         ("stream_incomplete".to_owned(), message.to_owned())

@@ -27,6 +27,9 @@ pub struct Reply {
     pub error: Option<(String, String)>,
     /// Whether some event could not be read.
     pub malformed: bool,
+    /// The reason the body could not be decoded, when the upstream compressed it in a way the
+    /// gateway cannot read.
+    pub undecodable: Option<String>,
 }
 
 impl Reply {

@@ -1,8 +1,11 @@
 //! Bad requests and broken upstreams: a clear error in the provider's format, the call still
 //! recorded, and the gateway still serving.
 
+use std::io::Write;
 use std::time::Duration;
 
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use glassbox_gateway::GatewayConfig;
 use glassbox_mock::MockOptions;
 use glassbox_model::SpanStatus;
@@ -252,7 +255,7 @@ async fn client_that_disconnects_mid_stream_is_recorded() {
 
 /// Starts an upstream that sends `responses` in turn, one per request, as raw bytes, and closes
 /// each connection after its response. Returns its OpenAI-style base URL.
-async fn raw_upstream(responses: &'static [&'static [u8]]) -> String {
+async fn raw_upstream(responses: Vec<Vec<u8>>) -> String {
     let listener = loopback().await;
     let base = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -264,34 +267,38 @@ async fn raw_upstream(responses: &'static [&'static [u8]]) -> String {
                 let read = stream.read(&mut buffer).await.unwrap();
                 received.extend_from_slice(&buffer[..read]);
             }
-            stream.write_all(response).await.unwrap();
+            stream.write_all(&response).await.unwrap();
         }
     });
     base
 }
 
-#[tokio::test]
-async fn unusual_upstream_responses_are_passed_on_and_recorded() {
-    let base = raw_upstream(&[
-        b"HTTP/1.1 204 No Content\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 3\r\n\
-          transfer-encoding: chunked\r\n\r\n9\r\n{\"id\":\"x\"\r\n1\r\n}\r\n0\r\n\r\n",
-        b"HTTP/1.1 2OO OK\r\n\r\n",
-    ])
-    .await;
-    let config = GatewayConfig {
+/// Returns an upstream configuration named `raw` for the models `raw-*` at `base_url`.
+fn raw_config(base_url: String) -> GatewayConfig {
+    GatewayConfig {
         upstreams: vec![glassbox_gateway::UpstreamConfig {
             name: "raw".to_owned(),
             dialect: glassbox_gateway::Dialect::Openai,
-            base_url: base,
+            base_url,
             provider: None,
             models: vec!["raw-*".to_owned()],
             api_key_env: None,
             stream_usage: true,
         }],
         ..GatewayConfig::default()
-    };
-    let harness = Harness::with(config, MockOptions::default()).await;
+    }
+}
+
+#[tokio::test]
+async fn unusual_upstream_responses_are_passed_on_and_recorded() {
+    let responses: [&[u8]; 3] = [
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 3\r\n\
+          transfer-encoding: chunked\r\n\r\n9\r\n{\"id\":\"x\"\r\n1\r\n}\r\n0\r\n\r\n",
+        b"HTTP/1.1 2OO OK\r\n\r\n",
+    ];
+    let base = raw_upstream(responses.map(<[u8]>::to_vec).to_vec()).await;
+    let harness = Harness::with(raw_config(base), MockOptions::default()).await;
     let call = json!({"model": "raw-1", "messages": [{"role": "user", "content": "hi"}]});
 
     // A response without a body is recorded as complete, not as a client that went away.
@@ -320,4 +327,113 @@ async fn unusual_upstream_responses_are_passed_on_and_recorded() {
         span.error_type.as_deref(),
         Some("upstream_invalid_response")
     );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Frames `body` as a chunked response body in two chunks, split at its middle.
+fn two_chunks(body: &[u8]) -> Vec<u8> {
+    let (first, second) = body.split_at(body.len() / 2);
+    let mut framed = Vec::new();
+    for chunk in [first, second] {
+        framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(b"0\r\n\r\n");
+    framed
+}
+
+#[tokio::test]
+async fn compressed_responses_are_recorded_decoded() {
+    let completion = json!({
+        "id": "chatcmpl-z", "object": "chat.completion", "model": "raw-1",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "Packed reply"}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    });
+    let body = gzip(completion.to_string().as_bytes());
+    let mut whole = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    whole.extend_from_slice(&body);
+
+    let events = [
+        json!({"id": "c", "model": "raw-1", "usage": null,
+               "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Packed "}}]}),
+        json!({"id": "c", "model": "raw-1", "usage": null,
+               "choices": [{"index": 0, "delta": {"content": "stream"}, "finish_reason": "stop"}]}),
+        json!({"id": "c", "model": "raw-1", "choices": [],
+               "usage": {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}}),
+    ];
+    let mut text: String = events
+        .iter()
+        .map(|event| format!("data: {event}\n\n"))
+        .collect();
+    text.push_str("data: [DONE]\n\n");
+    let mut stream = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+        content-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n"
+        .to_vec();
+    stream.extend_from_slice(&two_chunks(&gzip(text.as_bytes())));
+
+    let brotli = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+        content-encoding: br\r\ncontent-length: 4\r\n\r\n\x0b\x01\x80\x03"
+        .to_vec();
+
+    let base = raw_upstream(vec![whole, stream, brotli]).await;
+    let harness = Harness::with(raw_config(base), MockOptions::default()).await;
+    let call = |stream: bool| {
+        json!({"model": "raw-1", "stream": stream,
+               "messages": [{"role": "user", "content": "hi"}]})
+    };
+
+    let (trace, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness
+        .post("/v1/chat/completions", &headers, &call(false))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.bytes().await.unwrap(), body);
+    let span = harness.spans(&trace, 1).await.remove(0);
+    assert_eq!(span.status, SpanStatus::Ok);
+    let output = serde_json::to_value(span.output_messages.unwrap()).unwrap();
+    assert!(output.to_string().contains("Packed reply"), "{output}");
+    assert_eq!(span.usage.input, Some(5));
+    assert_eq!(span.usage.output, Some(2));
+
+    let (trace, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness
+        .post("/v1/chat/completions", &headers, &call(true))
+        .await;
+    assert_eq!(response.status(), 200);
+    // The compressed stream cannot be edited, so it reaches the client as it came.
+    assert_eq!(response.bytes().await.unwrap(), gzip(text.as_bytes()));
+    let span = harness.spans(&trace, 1).await.remove(0);
+    assert_eq!(span.status, SpanStatus::Ok);
+    let output = serde_json::to_value(span.output_messages.unwrap()).unwrap();
+    assert!(output.to_string().contains("Packed stream"), "{output}");
+    assert_eq!(span.usage.input, Some(4));
+    assert_eq!(span.usage.output, Some(3));
+    assert!(!span.tokens_estimated);
+    assert!(span.ttft_ms.is_some());
+
+    let (trace, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness
+        .post("/v1/chat/completions", &headers, &call(false))
+        .await;
+    assert_eq!(response.status(), 200);
+    let span = harness.spans(&trace, 1).await.remove(0);
+    assert_eq!(span.error_type.as_deref(), Some("invalid_response"));
+    let message = span.status_message.unwrap();
+    assert!(message.contains("\"br\""), "{message}");
 }
