@@ -192,7 +192,7 @@ pub async fn health(State(state): State<ApiState>) -> Json<Health> {
 
     let mut problems = stats.recent_problems();
     if gateway.is_some_and(|gateway| gateway.lost_recently) {
-        problems.push("the gateway lost spans of successful calls in the last minute");
+        problems.push("the gateway could not record some calls in the last minute");
     }
     let status = if problems.is_empty() {
         "ok"

@@ -88,7 +88,8 @@ pub struct GatewayConfig {
     pub record_queue: usize,
     /// Request and response body bytes of the calls waiting to be recorded; past this, calls
     /// still succeed and the loss is counted. It bounds the recorder's memory when prompts
-    /// and responses are large. Default 16777216 (16 MiB);
+    /// and responses are large. The default has room for two calls of the largest request
+    /// body accepted by default. Default 67108864 (64 MiB);
     /// variable `GLASSBOX_GATEWAY__RECORD_QUEUE_BYTES`.
     pub record_queue_bytes: usize,
     /// Settings of the built-in `openai` upstream.
@@ -111,7 +112,7 @@ impl Default for GatewayConfig {
             idle_timeout_secs: 300,
             service_name: "glassbox-gateway".to_owned(),
             record_queue: 8192,
-            record_queue_bytes: 16 << 20,
+            record_queue_bytes: 64 << 20,
             openai: BuiltinUpstream::default(),
             anthropic: BuiltinUpstream::default(),
             upstreams: Vec::new(),

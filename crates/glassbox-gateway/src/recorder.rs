@@ -88,11 +88,7 @@ impl GatewayStats {
         counter.fetch_add(count, Ordering::Relaxed);
         self.last_lost.mark();
         if let Some(lost) = self.losses.count(count) {
-            tracing::error!(
-                lost,
-                reason,
-                "gateway calls succeeded but were not recorded"
-            );
+            tracing::error!(lost, reason, "gateway calls were served but not recorded");
         }
     }
 
