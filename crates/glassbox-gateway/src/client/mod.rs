@@ -529,6 +529,20 @@ mod tests {
         assert_eq!(body, "too long");
     }
 
+    /// Posts `body` and returns the response, or `None` when none came within 10 s.
+    async fn post_within(
+        client: &UpstreamClient,
+        url: &str,
+        body: Bytes,
+    ) -> Option<Response<ResponseBody>> {
+        let request = Request::post(url).body(body).unwrap();
+        let call = client.request(request);
+        let response = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .ok()?;
+        Some(response.unwrap())
+    }
+
     #[tokio::test]
     async fn early_response_without_close_arrives() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -546,12 +560,9 @@ mod tests {
         let client = build(Duration::from_secs(5)).unwrap();
         let body = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
 
-        let request = Request::post(&url).body(body).unwrap();
-        let call = client.request(request);
-        let response = tokio::time::timeout(Duration::from_secs(10), call)
+        let response = post_within(&client, &url, body)
             .await
-            .expect("the response should arrive while the body is still being written")
-            .unwrap();
+            .expect("the response should arrive while the body is still being written");
 
         assert_eq!(response.status(), 413);
         let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -592,12 +603,9 @@ mod tests {
         let client = build(Duration::from_secs(5)).unwrap();
         let body = Bytes::from(vec![b'x'; BODY]);
 
-        let request = Request::post(&url).body(body).unwrap();
-        let call = client.request(request);
-        let response = tokio::time::timeout(Duration::from_secs(10), call)
+        let response = post_within(&client, &url, body)
             .await
-            .expect("the whole body should go out after the interim response")
-            .unwrap();
+            .expect("the whole body should go out after the interim response");
 
         assert_eq!(response.status(), 200);
         let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -616,8 +624,8 @@ mod tests {
     }
 
     /// Starts an upstream whose first connection responds to one request and then ends in
-    /// the way `ending` names at the next one. Later connections respond to every request. Returns its URL and its
-    /// accept count.
+    /// the way `ending` names at the next one. Later connections respond to every request.
+    /// Returns its URL and its accept count.
     async fn closing_upstream(ending: Ending) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(

@@ -302,24 +302,18 @@ async fn unusual_upstream_responses_are_passed_on_and_recorded() {
     let call = json!({"model": "raw-1", "messages": [{"role": "user", "content": "hi"}]});
 
     // A response without a body is recorded as complete, not as a client that went away.
-    let (trace, traceparent) = trace_context();
-    let headers = [("traceparent", traceparent.as_str())];
-    let response = harness.post("/v1/chat/completions", &headers, &call).await;
+    let (response, trace) = traced_chat(&harness, &call).await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
     let span = harness.spans(&trace, 1).await.remove(0);
     assert_eq!(span.error_type, None);
 
     // A length beside chunked framing is not the body's and does not reach the client.
-    let (_, traceparent) = trace_context();
-    let headers = [("traceparent", traceparent.as_str())];
-    let response = harness.post("/v1/chat/completions", &headers, &call).await;
+    let (response, _) = traced_chat(&harness, &call).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "{\"id\":\"x\"}");
 
-    let (trace, traceparent) = trace_context();
-    let headers = [("traceparent", traceparent.as_str())];
-    let response = harness.post("/v1/chat/completions", &headers, &call).await;
+    let (response, trace) = traced_chat(&harness, &call).await;
     let error = error_of(response, 502).await;
     assert_eq!(error["error"]["code"], "upstream_invalid_response");
     let span = harness.spans(&trace, 1).await.remove(0);
@@ -327,6 +321,14 @@ async fn unusual_upstream_responses_are_passed_on_and_recorded() {
         span.error_type.as_deref(),
         Some("upstream_invalid_response")
     );
+}
+
+/// Posts a chat call in a new trace and returns the response and the trace id.
+async fn traced_chat(harness: &Harness, call: &Value) -> (reqwest::Response, String) {
+    let (trace, traceparent) = trace_context();
+    let headers = [("traceparent", traceparent.as_str())];
+    let response = harness.post("/v1/chat/completions", &headers, call).await;
+    (response, trace)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -394,11 +396,7 @@ async fn compressed_responses_are_recorded_decoded() {
                "messages": [{"role": "user", "content": "hi"}]})
     };
 
-    let (trace, traceparent) = trace_context();
-    let headers = [("traceparent", traceparent.as_str())];
-    let response = harness
-        .post("/v1/chat/completions", &headers, &call(false))
-        .await;
+    let (response, trace) = traced_chat(&harness, &call(false)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
     assert_eq!(response.bytes().await.unwrap(), body);
@@ -409,11 +407,7 @@ async fn compressed_responses_are_recorded_decoded() {
     assert_eq!(span.usage.input, Some(5));
     assert_eq!(span.usage.output, Some(2));
 
-    let (trace, traceparent) = trace_context();
-    let headers = [("traceparent", traceparent.as_str())];
-    let response = harness
-        .post("/v1/chat/completions", &headers, &call(true))
-        .await;
+    let (response, trace) = traced_chat(&harness, &call(true)).await;
     assert_eq!(response.status(), 200);
     // The compressed stream cannot be edited, so it reaches the client as it came.
     assert_eq!(response.bytes().await.unwrap(), gzip(text.as_bytes()));
@@ -426,11 +420,7 @@ async fn compressed_responses_are_recorded_decoded() {
     assert!(!span.tokens_estimated);
     assert!(span.ttft_ms.is_some());
 
-    let (trace, traceparent) = trace_context();
-    let headers = [("traceparent", traceparent.as_str())];
-    let response = harness
-        .post("/v1/chat/completions", &headers, &call(false))
-        .await;
+    let (response, trace) = traced_chat(&harness, &call(false)).await;
     assert_eq!(response.status(), 200);
     let span = harness.spans(&trace, 1).await.remove(0);
     assert_eq!(span.error_type.as_deref(), Some("invalid_response"));
