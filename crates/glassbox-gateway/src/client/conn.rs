@@ -121,8 +121,8 @@ impl Conn {
     }
 
     /// Reads while a body write waits. A final response or a close from the upstream ends the
-    /// request early. An informational response (a `100 Continue` the request did not ask for) is
-    /// skipped, and the write goes on.
+    /// request early. An informational response (a `100 Continue` the request did not ask
+    /// for) is skipped, and the write goes on.
     fn poll_early_response(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Sent>> {
         loop {
             match self.poll_fill(cx) {
