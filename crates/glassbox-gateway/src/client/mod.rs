@@ -159,7 +159,11 @@ impl UpstreamClient {
                 (_, Ok(head)) => head,
                 // The upstream closed an idle connection as the request went out.
                 (Ok(_), Err(error)) if reused && closed_while_idle(&error, sent) => {
-                    tracing::debug!(upstream = %key.1, %error, "sending the request again on a new connection");
+                    tracing::debug!(
+                        upstream = %key.1,
+                        %error,
+                        "sending the request again on a new connection"
+                    );
                     continue;
                 }
                 // An upstream may respond, with a 413 for example, and close before it has read
