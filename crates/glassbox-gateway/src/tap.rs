@@ -264,10 +264,10 @@ impl Tap {
             if idle.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            // The timer fired early when data came after it was set.
             if deadline <= idle.deadline() {
                 break;
             }
+            // Data came after the timer was set, so it fired early and runs again from there.
             idle.as_mut().reset(deadline);
         }
         let cause = format!(

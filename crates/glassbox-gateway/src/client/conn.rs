@@ -51,8 +51,8 @@ impl NoResponse {
         error.get_ref()?.downcast_ref::<NoResponse>().copied()
     }
 
-    /// Errors of a read that mean the upstream dropped the connection. A TLS stream closed
-    /// without its closing message reads as an unexpected end.
+    /// Returns true for a read error that means the upstream dropped the connection. A TLS
+    /// stream closed without its closing message reads as an unexpected end.
     fn is_reset(error: &io::Error) -> bool {
         matches!(
             error.kind(),

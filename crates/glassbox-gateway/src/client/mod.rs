@@ -41,7 +41,8 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How often idle connections are checked for their timeout and for a close by the upstream.
 const POOL_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// A reused connection that ends without a response this soon after the request was written
-/// was closed by its upstream for being idle: a round trip, with room for distant upstreams.
+/// was closed by its upstream for being idle. One second is an estimate that covers a round
+/// trip to a distant upstream.
 const IDLE_CLOSE_WINDOW: Duration = Duration::from_secs(1);
 /// Idle connections kept per upstream. A burst can open thousands; keeping them all would keep
 /// their buffers too.
@@ -510,27 +511,31 @@ mod tests {
         assert_eq!(received, body);
     }
 
-    #[tokio::test]
-    async fn early_response_reaches_the_client() {
+    /// Binds a loopback listener and returns it with the URL of `path` on it.
+    async fn listen(path: &str) -> (TcpListener, String) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        let url = format!("http://{}{path}", listener.local_addr().unwrap());
+        (listener, url)
+    }
+
+    /// Starts an upstream that answers its first request with a 413 once the head has arrived,
+    /// without reading the body. It closes the connection then, or, with `held`, keeps it open
+    /// until `held` resolves. Returns its URL.
+    async fn early_413_upstream(held: Option<tokio::sync::oneshot::Receiver<()>>) -> String {
+        let (listener, url) = listen("/v1/embeddings").await;
         tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
             let mut buffer = [0; 1024];
             let _ = stream.read(&mut buffer).await.unwrap();
             let response = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\n\r\ntoo long";
             stream.write_all(response).await.unwrap();
-            // Closing with the body unread resets the connection, so the client's write fails.
+            if let Some(held) = held {
+                let _ = held.await;
+            }
+            // Closing with the body unread resets the connection, which may fail the client's
+            // write before it reads the response.
         });
-        let client = build(Duration::from_secs(5)).unwrap();
-        let body = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
-
-        let request = Request::post(&url).body(body).unwrap();
-        let response = client.request(request).await.unwrap();
-
-        assert_eq!(response.status(), 413);
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(body, "too long");
+        url
     }
 
     /// Posts `body` and returns the response, or `None` when none came within 10 s.
@@ -548,19 +553,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn early_response_reaches_the_client() {
+        let url = early_413_upstream(None).await;
+        let client = build(Duration::from_secs(5)).unwrap();
+        let body = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
+
+        let request = Request::post(&url).body(body).unwrap();
+        let response = client.request(request).await.unwrap();
+
+        assert_eq!(response.status(), 413);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "too long");
+    }
+
+    #[tokio::test]
     async fn early_response_without_close_arrives() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
         let (release, held) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut buffer = [0; 1024];
-            let _ = stream.read(&mut buffer).await.unwrap();
-            let response = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\n\r\ntoo long";
-            stream.write_all(response).await.unwrap();
-            // The connection stays open, and the rest of the body unread, until the test ends.
-            let _ = held.await;
-        });
+        let url = early_413_upstream(Some(held)).await;
         let client = build(Duration::from_secs(5)).unwrap();
         let body = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
 
@@ -579,8 +588,7 @@ mod tests {
     #[tokio::test]
     async fn interim_response_does_not_stop_the_body() {
         const BODY: usize = 64 * 1024 * 1024;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        let (listener, url) = listen("/v1/embeddings").await;
         tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
             let mut buffer = vec![0; 64 * 1024];
@@ -631,11 +639,7 @@ mod tests {
     /// the way `ending` names at the next one. Later connections respond to every request.
     /// Returns its URL and its accept count.
     async fn closing_upstream(ending: Ending) -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "http://{}/v1/chat/completions",
-            listener.local_addr().unwrap()
-        );
+        let (listener, url) = listen("/v1/chat/completions").await;
         let accepted = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&accepted);
         tokio::spawn(async move {
@@ -669,7 +673,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn request_meeting_an_idle_close_goes_out_again() {
+    async fn idle_close_request_is_sent_again() {
         for ending in [Ending::Unread, Ending::Read] {
             let (url, accepted) = closing_upstream(ending).await;
             let client = build(Duration::from_secs(5)).unwrap();
@@ -682,7 +686,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connection_ending_late_is_not_sent_again() {
+    async fn late_close_request_is_not_sent_again() {
         let wait = IDLE_CLOSE_WINDOW + Duration::from_millis(200);
         let (url, accepted) = closing_upstream(Ending::After(wait)).await;
         let client = build(Duration::from_secs(5)).unwrap();
@@ -697,12 +701,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn new_connection_ending_without_response_is_an_error() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "http://{}/v1/chat/completions",
-            listener.local_addr().unwrap()
-        );
+    async fn new_connection_closed_unanswered_fails() {
+        let (listener, url) = listen("/v1/chat/completions").await;
         let accepted = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&accepted);
         tokio::spawn(async move {

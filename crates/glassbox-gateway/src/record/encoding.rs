@@ -27,17 +27,15 @@ impl Decoder {
         }
     }
 
-    /// Decodes `compressed`; what it decodes to is ready to take at once.
+    /// Decodes `compressed`, so that what it decodes to can be taken at once.
     fn write(&mut self, compressed: &[u8]) -> std::io::Result<()> {
+        let writer: &mut dyn Write = match self {
+            Decoder::Gzip(decoder) => decoder,
+            Decoder::Zlib(decoder) => decoder,
+        };
+        writer.write_all(compressed)?;
         // The decoders keep output back until the next write unless flushed.
-        match self {
-            Decoder::Gzip(decoder) => decoder.write_all(compressed)?,
-            Decoder::Zlib(decoder) => decoder.write_all(compressed)?,
-        }
-        match self {
-            Decoder::Gzip(decoder) => decoder.flush(),
-            Decoder::Zlib(decoder) => decoder.flush(),
-        }
+        writer.flush()
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -58,8 +56,8 @@ impl Decoder {
 }
 
 /// Replaces a compressed body with what it decodes to, chunk by chunk, so each piece keeps the
-/// arrival time of the bytes it came from. Does nothing to a body sent as is. Returns why a
-/// body could not be decoded; it is then left as it came.
+/// arrival time of the bytes it came from. Does nothing to a body sent as is. Returns the
+/// reason when a body cannot be decoded, and the body is then left as it came.
 pub(super) fn decode(captured: &mut Captured) -> Result<(), String> {
     let Some(encoding) = captured.encoding.as_deref() else {
         return Ok(());
